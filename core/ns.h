@@ -116,4 +116,18 @@ int ns_write_sync(struct ns *ns, uint64_t slba, uint32_t nlb, const void *data,
 		  const void *md, const struct ns_pi_params *pi);
 int ns_flush_sync(struct ns *ns);
 
+/* Requests accepted by ns_submit since open, per op, and what they moved. */
+struct ns_stats {
+	uint64_t reads;
+	uint64_t writes;
+	uint64_t flushes;
+	uint64_t write_zeroes;
+	uint64_t deallocates;
+	uint64_t bytes_read;
+	uint64_t bytes_written;
+	uint64_t errors; /* requests completed with an error */
+};
+
+void ns_get_stats(const struct ns *ns, struct ns_stats *out);
+
 #endif /* GUARDFS_NS_H */

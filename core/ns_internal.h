@@ -18,6 +18,7 @@
 /* One device command: a piece of a request no larger than the max transfer. */
 struct ns_cmd {
 	struct ns_ring_op op;    /* completion from the ring */
+	struct ns *ns;           /* the namespace it runs on */
 	struct ns_request *rq;   /* the request this is a piece of */
 	uint64_t slba;
 	uint32_t nlb;
@@ -32,11 +33,27 @@ struct ns_cmd {
 
 struct ns_backend_ops {
 	const char *name;
-	/* Queue count commands; called without the ring lock. 0 or negative errno. */
+	/*
+	 * Queue count commands; called without the ring lock. 0 or negative errno. An error
+	 * means none of them was queued (ns_submit fails and end_io never runs); once a command
+	 * is queued, its failures go through ns_cmd_done, preferably from the completion thread
+	 * (end_io must not run on the submitter's stack: it may hold locks end_io takes).
+	 */
 	int (*queue)(struct ns *ns, struct ns_cmd **cmds, unsigned count);
-	/* Release backend state; nothing is in flight. */
+	/* Release backend state; nothing is in flight and ns.c already destroyed ns->ring. */
 	void (*close)(struct ns *ns);
 };
+
+/* Request counters behind ns_get_stats(); relaxed atomics, read as a snapshot. */
+struct ns_counters {
+	atomic_uint_least64_t ops[NS_OP_DEALLOCATE + 1];
+	atomic_uint_least64_t bytes_read;
+	atomic_uint_least64_t bytes_written;
+	atomic_uint_least64_t errors;
+};
+
+struct ns_faults;
+struct ns_wlog;
 
 struct ns {
 	char *path;
@@ -48,6 +65,9 @@ struct ns {
 	bool read_only;
 	bool strict;
 	void *backend_private;
+	struct ns_counters counters;
+	struct ns_faults *faults;     /* file backend test hooks (ns_fault.c); NULL elsewhere */
+	_Atomic(struct ns_wlog *) wlog; /* file backend write log (ns_wlog.c) while recording */
 };
 
 /* Backend constructors: fill ns->fmt, ns->ops, ns->ring and backend state. */

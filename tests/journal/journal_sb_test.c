@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * journal_sb_test.c - the superblock on real images (file backend): mkfs then read back for
+ * every namespace format, probing the format of a raw file, falling back to the backup when
+ * the primary is damaged (bytes or PI), refusing when both are, when the namespace is not
+ * guardfs, and when its format disagrees with the superblock.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/mdblock.h"
+#include "core/sb.h"
+#include "tests/journal/jt_util.h"
+
+#define NLB 8192
+
+struct fmt_case {
+	uint32_t lba, md;
+	enum pi_type type;
+	enum pi_guard guard;
+	bool first;
+	uint32_t bs;
+};
+
+static const struct fmt_case cases[] = {
+	{512, 0, PI_TYPE_NONE, PI_GUARD_16, false, 0},
+	{512, 8, PI_TYPE_1, PI_GUARD_16, false, 512},
+	{512, 16, PI_TYPE_2, PI_GUARD_16, true, 4096},
+	{512, 64, PI_TYPE_3, PI_GUARD_16, false, 0},
+	{4096, 0, PI_TYPE_NONE, PI_GUARD_16, false, 0},
+	{4096, 8, PI_TYPE_1, PI_GUARD_16, false, 0},
+	{4096, 8, PI_TYPE_NONE, PI_GUARD_16, false, 8192},
+	{4096, 16, PI_TYPE_1, PI_GUARD_64, false, 0},
+	{4096, 16, PI_TYPE_2, PI_GUARD_64, true, 65536},
+	{4096, 64, PI_TYPE_3, PI_GUARD_64, false, 0},
+	{4096, 64, PI_TYPE_1, PI_GUARD_16, true, 16384},
+};
+
+static struct pi_format case_fmt(const struct fmt_case *c)
+{
+	return jt_format(c->lba, c->md, c->type, c->guard, c->first);
+}
+
+static uint64_t case_nlb(const struct fmt_case *c)
+{
+	/* Enough blocks for the layout at 64 KiB blocks, and not a multiple of the block. */
+	return (c->bs == 65536 ? 64 * 1024 : NLB) + 3;
+}
+
+static void check_same(const struct sb *a, const struct sb *b)
+{
+	ck_assert_mem_eq(a->uuid, b->uuid, 16);
+	ck_assert_str_eq(a->label, b->label);
+	ck_assert_uint_eq(a->block_size, b->block_size);
+	ck_assert_uint_eq(a->nlb, b->nlb);
+	ck_assert_uint_eq(a->pi.lba_size, b->pi.lba_size);
+	ck_assert_uint_eq(a->pi.md_size, b->pi.md_size);
+	ck_assert_int_eq(a->pi.type, b->pi.type);
+	ck_assert_uint_eq(a->log_start, b->log_start);
+	ck_assert_uint_eq(a->ckpt_start[1], b->ckpt_start[1]);
+	ck_assert_uint_eq(a->backup_blkno, b->backup_blkno);
+}
+
+START_TEST(mkfs_then_read_and_probe_every_format)
+{
+	const struct fmt_case *c = &cases[_i];
+	struct pi_format f = case_fmt(c);
+	struct sb_params p = {.block_size = c->bs, .label = "vol"};
+	struct sb made, got;
+	char path[256];
+	struct ns *ns;
+
+	jt_make_image(&f, case_nlb(c), path, sizeof(path));
+	ns = jt_open(path, &f);
+	jt_mkfs(ns, &p, &made);
+	ck_assert_int_eq(sb_read(ns, &got), 0);
+	check_same(&made, &got);
+	ns_close(ns);
+	/* The format of a header-less file comes back from its first bytes. */
+	ck_assert_int_eq(sb_probe(path, &got), 0);
+	check_same(&made, &got);
+	ck_assert_int_eq(got.pi.guard, c->type ? c->guard : got.pi.guard);
+	ck_assert_int_eq(got.pi.pi_first, c->first);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(damaged_primary_falls_back_to_backup)
+{
+	const struct fmt_case *c = &cases[_i];
+	struct pi_format f = case_fmt(c);
+	struct sb_params p = {.block_size = c->bs};
+	struct sb made, got;
+	char path[256];
+	struct ns *ns;
+
+	jt_make_image(&f, case_nlb(c), path, sizeof(path));
+	ns = jt_open(path, &f);
+	jt_mkfs(ns, &p, &made);
+	ns_close(ns);
+	jt_flip_byte(path, 200 + jt_rand() % 300, 0x20);
+	jt_log_capture();
+	ns = jt_open(path, &f);
+	ck_assert_int_eq(sb_read(ns, &got), 0);
+	check_same(&made, &got);
+	ck_assert_uint_eq(jt_warn_count(), 1);
+	ck_assert_ptr_nonnull(strstr(jt_last_warn(), "backup"));
+	ns_close(ns);
+	ck_assert_int_eq(sb_probe(path, &got), 0);
+	check_same(&made, &got);
+	/* Now the backup too: refused, one line, nothing written. */
+	jt_flip_byte(path, made.backup_blkno * made.block_size + 100, 0x01);
+	jt_log_capture();
+	ns = jt_open(path, &f);
+	ck_assert_int_eq(sb_read(ns, &got), -EUCLEAN);
+	ck_assert_uint_eq(jt_err_count(), 1);
+	ck_assert_ptr_nonnull(strstr(jt_last_err(), "superblock damaged"));
+	ns_close(ns);
+	ck_assert_int_ne(sb_probe(path, &got), 0);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(pi_damage_on_primary_names_lba_and_uses_backup)
+{
+	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	uint64_t nlb = NLB;
+	struct sb made, got;
+	char path[256];
+	struct ns *ns;
+
+	jt_make_image(&f, nlb, path, sizeof(path));
+	ns = jt_open(path, &f);
+	jt_mkfs(ns, NULL, &made);
+	ns_close(ns);
+	/* App tag of LBA 0: bytes 2-3 of its 8-byte tuple. */
+	jt_flip_byte(path, jt_md_off(&f, nlb, 0) + 2, 0x01);
+	jt_log_capture();
+	ns = jt_open(path, &f);
+	ck_assert_int_eq(sb_read(ns, &got), 0);
+	ck_assert_ptr_nonnull(strstr(jt_last_warn(), "LBA 0"));
+	ck_assert_ptr_nonnull(strstr(jt_last_warn(), "app"));
+	ns_close(ns);
+	/* Guard of the backup's first LBA as well: refused, naming LBA 0. */
+	jt_flip_byte(path, jt_md_off(&f, nlb, made.backup_blkno * (made.block_size / 4096)), 0x80);
+	jt_log_capture();
+	ns = jt_open(path, &f);
+	ck_assert_int_eq(sb_read(ns, &got), -EUCLEAN);
+	ck_assert_ptr_nonnull(strstr(jt_last_err(), "LBA 0"));
+	ns_close(ns);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(foreign_namespace_is_refused)
+{
+	struct pi_format f = jt_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	char path[256], junk[4096];
+	struct sb got;
+	struct ns *ns;
+
+	jt_make_image(&f, NLB, path, sizeof(path));
+	jt_log_capture();
+	ns = jt_open(path, &f);
+	ck_assert_int_eq(sb_read(ns, &got), -ENODATA);
+	ck_assert_uint_eq(jt_err_count(), 1);
+	ck_assert_ptr_nonnull(strstr(jt_last_err(), "not a guardfs namespace"));
+	ns_close(ns);
+	ck_assert_int_eq(sb_probe(path, &got), -ENODATA);
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)jt_rand();
+	jt_pwrite(path, 0, junk, sizeof(junk));
+	ck_assert_int_eq(sb_probe(path, &got), -ENODATA);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(format_disagreement_is_refused)
+{
+	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format t3 = jt_format(4096, 8, PI_TYPE_3, PI_GUARD_16, false);
+	struct pi_format md16 = jt_format(4096, 16, PI_TYPE_1, PI_GUARD_16, false);
+	struct sb made, got;
+	char path[256];
+	struct ns *ns;
+
+	jt_make_image(&f, NLB, path, sizeof(path));
+	ns = jt_open(path, &f);
+	jt_mkfs(ns, NULL, &made);
+	ns_close(ns);
+
+	const struct pi_format *wrong[] = {&t3, &md16};
+	for (int i = 0; i < 2; i++) {
+		jt_log_capture();
+		ns = jt_open(path, wrong[i]);
+		ck_assert_int_eq(sb_read(ns, &got), -EMEDIUMTYPE);
+		ck_assert_uint_eq(jt_err_count(), 1);
+		ck_assert_ptr_nonnull(strstr(jt_last_err(), "disagrees"));
+		ns_close(ns);
+	}
+	/* The file grew: capacity no longer matches. */
+	ck_assert_int_eq(truncate(path, (off_t)((NLB + 16) * 4104ull)), 0);
+	jt_log_capture();
+	ns = jt_open(path, &f);
+	ck_assert_int_eq(sb_read(ns, &got), -EMEDIUMTYPE);
+	ck_assert_ptr_nonnull(strstr(jt_last_err(), "LBAs"));
+	ns_close(ns);
+	unlink(path);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("journal_sb");
+	TCase *tc = tcase_create("sb");
+	int n = (int)(sizeof(cases) / sizeof(cases[0]));
+	SRunner *sr;
+	int failed;
+
+	jt_seed("journal_sb");
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, mkfs_then_read_and_probe_every_format, 0, n);
+	tcase_add_loop_test(tc, damaged_primary_falls_back_to_backup, 0, n);
+	tcase_add_test(tc, pi_damage_on_primary_names_lba_and_uses_backup);
+	tcase_add_test(tc, foreign_namespace_is_refused);
+	tcase_add_test(tc, format_disagreement_is_refused);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

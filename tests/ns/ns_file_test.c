@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ns_file_test.c - the file backend: QEMU nvme-ns layout at hand-computed offsets, the
+ * never-written rule, write zeroes/deallocate, flush/FUA, request counters, unaligned buffers,
+ * and bad input (right errno, one log line).
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/ns.h"
+#include "ns_test_util.h"
+
+/* Offsets worked out by hand from nlb = S / (lba + md), data i*lba, md nlb*lba + i*md. */
+struct layout_case {
+	uint32_t lba, md;
+	enum pi_guard guard;
+	bool pi_first;
+	uint64_t image_size; /* bytes; not always a multiple of lba + md */
+	uint64_t nlb;        /* expected */
+	uint64_t lba_probe;
+	uint64_t data_off, md_off;
+};
+
+static const struct layout_case layout_cases[] = {
+	/* 512+8: 100 * 520 = 52000; LBA 7: 7*512 = 3584, 100*512 + 7*8 = 51256. */
+	{ 512, 8, PI_GUARD_16, false, 52000, 100, 7, 3584, 51256 },
+	/* 4096+8 with 4000 spare bytes: 64 * 4104 + 4000 = 266656 -> nlb 64; LBA 9. */
+	{ 4096, 8, PI_GUARD_16, false, 266656, 64, 9, 36864, 262216 },
+	/* 4096+16, 64-bit guard: 64 * 4112 = 263168; LBA 10: 40960, 262144 + 160 = 262304. */
+	{ 4096, 16, PI_GUARD_64, false, 263168, 64, 10, 40960, 262304 },
+	/* 4096+64, PI first: 32 * 4160 = 133120; LBA 3: 12288, 131072 + 192 = 131264. */
+	{ 4096, 64, PI_GUARD_16, true, 133120, 32, 3, 12288, 131264 },
+};
+
+static void make_sized_image(char *path, size_t size, uint64_t bytes)
+{
+	const char *dir = getenv("NS_TEST_DIR") ? getenv("NS_TEST_DIR") : "/var/tmp";
+	int fd;
+
+	snprintf(path, size, "%s/ns-test-XXXXXX", dir);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)bytes), 0);
+	close(fd);
+}
+
+START_TEST(layout_matches_qemu_offsets)
+{
+	const struct layout_case *c = &layout_cases[_i];
+	struct pi_format fmt = nst_format(c->lba, c->md, PI_TYPE_1, c->guard, c->pi_first);
+	struct nst_buf buf, back;
+	uint8_t raw_data[4096], raw_md[64];
+	char path[256];
+	struct ns *ns;
+	int fd;
+
+	nst_seed("layout_matches_qemu_offsets");
+	make_sized_image(path, sizeof(path), c->image_size);
+	ns = nst_open(path, &fmt, true);
+	ck_assert_uint_eq(ns_get_format(ns)->nlb, c->nlb);
+	nst_buf_alloc(&buf, &fmt, 3);
+	nst_buf_alloc(&back, &fmt, 3);
+	/* Blocks probe-1 .. probe+1, so the neighbours' offsets are checked too. */
+	nst_buf_fill(&buf, &fmt, c->lba_probe - 1, 0x1234);
+	struct ns_pi_params pi = nst_pi(c->lba_probe - 1, 0x1234, PI_CHECK_ALL);
+	ck_assert_int_eq(ns_write_sync(ns, c->lba_probe - 1, 3, buf.data, buf.md, &pi), 0);
+
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	for (int i = 0; i < 3; i++) {
+		uint64_t data_off = c->data_off + (uint64_t)(i - 1) * c->lba;
+		uint64_t md_off = c->md_off + (uint64_t)(i - 1) * c->md;
+
+		ck_assert_int_eq(pread(fd, raw_data, c->lba, (off_t)data_off), (ssize_t)c->lba);
+		ck_assert_int_eq(pread(fd, raw_md, c->md, (off_t)md_off), (ssize_t)c->md);
+		ck_assert_mem_eq(raw_data, buf.data + (size_t)i * c->lba, c->lba);
+		ck_assert_mem_eq(raw_md, buf.md + (size_t)i * c->md, c->md);
+	}
+	close(fd);
+	ck_assert_int_eq(ns_read_sync(ns, c->lba_probe - 1, 3, back.data, back.md, &pi), 0);
+	ck_assert_mem_eq(back.data, buf.data, 3 * (size_t)c->lba);
+	ck_assert_mem_eq(back.md, buf.md, 3 * (size_t)c->md);
+	nst_buf_free(&buf);
+	nst_buf_free(&back);
+	ns_close(ns);
+	unlink(path);
+}
+END_TEST
+
+static bool all_bytes(const uint8_t *p, size_t len, uint8_t v)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+START_TEST(never_written_blocks_read_ff_metadata)
+{
+	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct ns_pi_params pi = nst_pi(0, 0x77, PI_CHECK_ALL);
+	struct nst_buf buf;
+	char path[256];
+	struct ns *ns;
+
+	nst_seed("never_written_blocks_read_ff_metadata");
+	nst_make_image(&fmt, 64, path, sizeof(path));
+	ns = nst_open(path, &fmt, true);
+	nst_buf_alloc(&buf, &fmt, 64);
+	/* A fresh sparse image: zeros everywhere on disk, escaped PI through the namespace. */
+	ck_assert_int_eq(ns_read_sync(ns, 0, 64, buf.data, buf.md, &pi), 0);
+	ck_assert(all_bytes(buf.data, 64 * 4096, 0));
+	ck_assert(all_bytes(buf.md, 64 * 8, 0xFF));
+	/* Write blocks 8..15; 0..7 and 16.. stay never-written. */
+	nst_buf_fill(&buf, &fmt, 8, 0x77);
+	pi = nst_pi(8, 0x77, PI_CHECK_ALL);
+	ck_assert_int_eq(ns_write_sync(ns, 8, 8, buf.data, buf.md, &pi), 0);
+	pi = nst_pi(0, 0x77, PI_CHECK_ALL);
+	ck_assert_int_eq(ns_read_sync(ns, 0, 64, buf.data, buf.md, &pi), 0);
+	ck_assert(all_bytes(buf.md, 8 * 8, 0xFF));
+	ck_assert(!all_bytes(buf.md + 8 * 8, 8 * 8, 0xFF));
+	ck_assert(all_bytes(buf.md + 16 * 8, 48 * 8, 0xFF));
+	nst_buf_free(&buf);
+	ns_close(ns);
+	unlink(path);
+}
+END_TEST
+
+/* The rule is about holes, not zeros: written zero metadata reads back as zeros. */
+START_TEST(written_zero_metadata_is_not_escaped)
+{
+	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct ns_pi_params pi = nst_pi(0, 0, PI_CHECK_ALL);
+	struct nst_buf buf;
+	char path[256];
+	struct ns *ns;
+
+	nst_make_image(&fmt, 16, path, sizeof(path));
+	ns = nst_open(path, &fmt, true);
+	nst_buf_alloc(&buf, &fmt, 1);
+	/* LBA 0, zero data, app 0: guard 0, app 0, ref 0 is a valid all-zero tuple. */
+	memset(buf.data, 0, 4096);
+	memset(buf.md, 0, 8);
+	ck_assert_int_eq(ns_write_sync(ns, 0, 1, buf.data, buf.md, &pi), 0);
+	memset(buf.md, 0xAA, 8);
+	ck_assert_int_eq(ns_read_sync(ns, 0, 1, buf.data, buf.md, &pi), 0);
+	ck_assert(all_bytes(buf.md, 8, 0));
+	nst_buf_free(&buf);
+	ns_close(ns);
+	unlink(path);
+}
+END_TEST
+
+static int submit_simple(struct ns *ns, enum ns_op op, uint64_t slba, uint32_t nlb)
+{
+	struct ns_request rq = { .op = op, .slba = slba, .nlb = nlb };
+
+	return ns_submit_wait(ns, &rq);
+}
+
+START_TEST(write_zeroes_and_deallocate_read_zeros_and_ff)
+{
+	struct pi_format fmt = nst_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct ns_pi_params pi = nst_pi(0, 0x5, PI_CHECK_ALL);
+	uint8_t raw_md[8];
+	struct nst_buf buf;
+	char path[256];
+	struct ns *ns;
+
+	nst_seed("write_zeroes_and_deallocate_read_zeros_and_ff");
+	nst_make_image(&fmt, 256, path, sizeof(path));
+	ns = nst_open(path, &fmt, true);
+	nst_buf_alloc(&buf, &fmt, 256);
+	nst_buf_fill(&buf, &fmt, 0, 0x5);
+	ck_assert_int_eq(ns_write_sync(ns, 0, 256, buf.data, buf.md, &pi), 0);
+	ck_assert_int_eq(submit_simple(ns, NS_OP_WRITE_ZEROES, 16, 16), 0);
+	ck_assert_int_eq(submit_simple(ns, NS_OP_DEALLOCATE, 100, 3), 0);
+	ck_assert_int_eq(ns_read_sync(ns, 0, 256, buf.data, buf.md, &pi), 0);
+	ck_assert(all_bytes(buf.data + 16 * 512, 16 * 512, 0));
+	ck_assert(all_bytes(buf.md + 16 * 8, 16 * 8, 0xFF));
+	ck_assert(all_bytes(buf.data + 100 * 512, 3 * 512, 0));
+	ck_assert(all_bytes(buf.md + 100 * 8, 3 * 8, 0xFF));
+	ck_assert(!all_bytes(buf.md + 15 * 8, 8, 0xFF));
+	ck_assert(!all_bytes(buf.md + 32 * 8, 8, 0xFF));
+	ck_assert(!all_bytes(buf.md + 103 * 8, 8, 0xFF));
+	/* On disk too: the metadata region holds the escape, whatever the hole rule says. */
+	nst_raw_read(path, &fmt, 256, 101, NULL, raw_md);
+	ck_assert(all_bytes(raw_md, 8, 0xFF));
+	nst_buf_free(&buf);
+	ns_close(ns);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(flush_and_fua_write_reach_the_file)
+{
+	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct ns_pi_params pi = nst_pi(3, 0x9, PI_CHECK_ALL);
+	uint8_t raw[4096], raw_md[8];
+	struct nst_buf buf;
+	char path[256];
+	struct ns *ns;
+
+	nst_seed("flush_and_fua_write_reach_the_file");
+	nst_make_image(&fmt, 16, path, sizeof(path));
+	ns = nst_open(path, &fmt, false);
+	ck_assert(ns_get_format(ns)->volatile_cache);
+	ck_assert_uint_eq(ns_get_format(ns)->max_transfer, 1u << 20);
+	nst_buf_alloc(&buf, &fmt, 1);
+	nst_buf_fill(&buf, &fmt, 3, 0x9);
+	struct iovec iov = { buf.data, 4096 };
+	struct ns_request rq = { .op = NS_OP_WRITE, .slba = 3, .nlb = 1, .iov = &iov, .iovcnt = 1,
+				 .md = buf.md, .pi = pi, .fua = true };
+	ck_assert_int_eq(ns_submit_wait(ns, &rq), 0);
+	ck_assert_int_eq(ns_flush_sync(ns), 0);
+	nst_raw_read(path, &fmt, 16, 3, raw, raw_md);
+	ck_assert_mem_eq(raw, buf.data, 4096);
+	ck_assert_mem_eq(raw_md, buf.md, 8);
+	nst_buf_free(&buf);
+	ns_close(ns);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(stats_count_requests_per_op)
+{
+	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct ns_pi_params pi = nst_pi(0, 0, 0);
+	struct ns_stats st;
+	struct nst_buf buf;
+	char path[256];
+	struct ns *ns;
+
+	nst_make_image(&fmt, 1024, path, sizeof(path));
+	ns = nst_open(path, &fmt, false);
+	ns_get_stats(ns, &st);
+	ck_assert_uint_eq(st.reads + st.writes + st.flushes + st.bytes_read + st.bytes_written, 0);
+	nst_buf_alloc(&buf, &fmt, 512);
+	memset(buf.data, 1, 512 * 4096);
+	memset(buf.md, 0, 512 * 8);
+	/* 2 MiB: two pieces at the 1 MiB max transfer, still one request. */
+	ck_assert_int_eq(ns_write_sync(ns, 0, 512, buf.data, buf.md, &pi), 0);
+	ck_assert_int_eq(ns_read_sync(ns, 0, 2, buf.data, buf.md, &pi), 0);
+	ck_assert_int_eq(ns_read_sync(ns, 5, 1, buf.data, buf.md, &pi), 0);
+	ck_assert_int_eq(ns_flush_sync(ns), 0);
+	ck_assert_int_eq(submit_simple(ns, NS_OP_DEALLOCATE, 0, 1), 0);
+	ck_assert_int_eq(ns_read_sync(ns, 2000, 1, buf.data, buf.md, &pi), -ERANGE);
+	ns_get_stats(ns, &st);
+	ck_assert_uint_eq(st.writes, 1);
+	ck_assert_uint_eq(st.reads, 2);
+	ck_assert_uint_eq(st.flushes, 1);
+	ck_assert_uint_eq(st.deallocates, 1);
+	ck_assert_uint_eq(st.write_zeroes, 0);
+	ck_assert_uint_eq(st.bytes_written, 512 * 4096);
+	ck_assert_uint_eq(st.bytes_read, 3 * 4096);
+	ck_assert_uint_eq(st.errors, 0);
+	nst_buf_free(&buf);
+	ns_close(ns);
+	unlink(path);
+}
+END_TEST
+
+/* Buffers O_DIRECT would refuse take the buffered descriptor instead of failing. */
+START_TEST(unaligned_and_split_iovecs_round_trip)
+{
+	struct pi_format fmt = nst_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct ns_pi_params pi = nst_pi(40, 0x3, PI_CHECK_ALL);
+	struct nst_buf buf;
+	uint8_t *odd = malloc(32 * 512 + 1), *back = malloc(32 * 512 + 3);
+	struct iovec iov[3];
+	char path[256];
+	struct ns *ns;
+
+	nst_seed("unaligned_and_split_iovecs_round_trip");
+	nst_make_image(&fmt, 128, path, sizeof(path));
+	ns = nst_open(path, &fmt, true);
+	nst_buf_alloc(&buf, &fmt, 32);
+	nst_buf_fill(&buf, &fmt, 40, 0x3);
+	memcpy(odd + 1, buf.data, 32 * 512);
+	/* Split at byte 700 and 9001: blocks straddle iovecs. */
+	iov[0] = (struct iovec){ odd + 1, 700 };
+	iov[1] = (struct iovec){ odd + 701, 8301 };
+	iov[2] = (struct iovec){ odd + 9002, 32 * 512 - 9001 };
+	struct ns_request wr = { .op = NS_OP_WRITE, .slba = 40, .nlb = 32, .iov = iov,
+				 .iovcnt = 3, .md = buf.md, .pi = pi };
+	ck_assert_int_eq(ns_submit_wait(ns, &wr), 0);
+	ck_assert_int_eq(ns_read_sync(ns, 40, 32, back + 3, buf.md, &pi), 0);
+	ck_assert_mem_eq(back + 3, buf.data, 32 * 512);
+	free(odd);
+	free(back);
+	nst_buf_free(&buf);
+	ns_close(ns);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(bad_input_gets_errno_and_one_log_line)
+{
+	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct ns_options ro = { .format = &fmt, .read_only = true };
+	struct ns_options noformat = { .format = NULL };
+	struct ns_pi_params pi = nst_pi(0, 0, 0);
+	struct nst_buf buf;
+	char path[256], tiny[256];
+	struct ns *ns, *rons, *none = NULL;
+
+	nst_make_image(&fmt, 16, path, sizeof(path));
+	ns = nst_open(path, &fmt, false);
+	nst_buf_alloc(&buf, &fmt, 2);
+	memset(buf.data, 0, 2 * 4096);
+	memset(buf.md, 0, 16);
+	nst_log_capture();
+	ck_assert_int_eq(ns_read_sync(ns, 0, 0, buf.data, buf.md, &pi), -EINVAL);
+	ck_assert_uint_eq(nst_log_lines(), 1);
+	ck_assert_int_eq(ns_read_sync(ns, 15, 2, buf.data, buf.md, &pi), -ERANGE);
+	ck_assert_uint_eq(nst_log_lines(), 2);
+	ck_assert_int_eq(ns_read_sync(ns, UINT64_MAX, 1, buf.data, buf.md, &pi), -ERANGE);
+	ck_assert_uint_eq(nst_log_lines(), 3);
+	ck_assert_int_eq(ns_write_sync(ns, 0, 1, buf.data, NULL, &pi), -EINVAL);
+	ck_assert_uint_eq(nst_log_lines(), 4);
+	ck_assert_ptr_nonnull(strstr(nst_log_last(), path));
+	ck_assert_int_eq(ns_open(path, &ro, &rons), 0);
+	ck_assert_int_eq(ns_write_sync(rons, 0, 1, buf.data, buf.md, &pi), -EROFS);
+	ck_assert_int_eq(submit_simple(rons, NS_OP_DEALLOCATE, 0, 1), -EROFS);
+	ck_assert_uint_eq(nst_log_lines(), 6);
+	ck_assert_int_eq(ns_read_sync(rons, 0, 1, buf.data, buf.md, &pi), 0);
+	ns_close(rons);
+	ck_assert_int_eq(ns_open("/nonexistent/guardfs.img", &ro, &none), -ENOENT);
+	ck_assert_uint_eq(nst_log_lines(), 7);
+	ck_assert_int_eq(ns_open("/dev/null", &ro, &none), -ENODEV);
+	ck_assert_uint_eq(nst_log_lines(), 8);
+	ck_assert_int_eq(ns_open(path, &noformat, &none), -EINVAL);
+	ck_assert_uint_eq(nst_log_lines(), 9);
+	make_sized_image(tiny, sizeof(tiny), 4000);
+	ck_assert_int_eq(ns_open(tiny, &ro, &none), -EINVAL);
+	ck_assert_uint_eq(nst_log_lines(), 10);
+	ck_assert_ptr_null(none);
+	nst_buf_free(&buf);
+	ns_close(ns);
+	unlink(path);
+	unlink(tiny);
+}
+END_TEST
+
+START_TEST(unsupported_format_is_refused)
+{
+	/* 64-bit guard needs 16 bytes of metadata. */
+	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_64, false);
+	struct ns_options opts = { .format = &fmt };
+	char path[256];
+	struct ns *ns = NULL;
+
+	nst_make_image(&fmt, 16, path, sizeof(path));
+	nst_log_capture();
+	ck_assert_int_eq(ns_open(path, &opts, &ns), -EINVAL);
+	ck_assert_uint_eq(nst_log_lines(), 1);
+	ck_assert_ptr_null(ns);
+	unlink(path);
+}
+END_TEST
+
+static Suite *ns_file_suite(void)
+{
+	Suite *s = suite_create("ns_file");
+	TCase *tc = tcase_create("file");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, layout_matches_qemu_offsets, 0,
+			    (int)(sizeof(layout_cases) / sizeof(layout_cases[0])));
+	tcase_add_test(tc, never_written_blocks_read_ff_metadata);
+	tcase_add_test(tc, written_zero_metadata_is_not_escaped);
+	tcase_add_test(tc, write_zeroes_and_deallocate_read_zeros_and_ff);
+	tcase_add_test(tc, flush_and_fua_write_reach_the_file);
+	tcase_add_test(tc, stats_count_requests_per_op);
+	tcase_add_test(tc, unaligned_and_split_iovecs_round_trip);
+	tcase_add_test(tc, bad_input_gets_errno_and_one_log_line);
+	tcase_add_test(tc, unsupported_format_is_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(ns_file_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
