@@ -126,7 +126,7 @@ typedef int (*alloc_pending_fn)(uint64_t start, uint64_t len, uint64_t seq, void
 int alloc_iterate_pending(const struct alloc *a, alloc_pending_fn fn, void *arg);
 
 /*
- * Validate the whole structure (O(n)): tree invariants, extents in range, sorted, not
+ * Validate the whole structure (O(n log n)): tree invariants, extents in range, sorted, not
  * overlapping, not adjacent (merged), both indexes hold the same extents, augmented values,
  * counts; parked ranges overlap nothing. Returns 0 or -EUCLEAN after one gfs_err() line.
  */

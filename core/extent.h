@@ -149,8 +149,9 @@ typedef int (*extent_fn)(const struct extent_mapping *ext, void *arg);
 int extent_iterate(const struct extent_map *m, uint64_t from, extent_fn fn, void *arg);
 
 /*
- * Validate the whole map (O(n)): tree invariants, bounds, states, device ranges, order,
- * no overlap, merged, counts. Returns 0 or -EUCLEAN after one gfs_err() line.
+ * Validate the whole map (O(n)): tree invariants, lengths, bounds, states, device ranges,
+ * subtree spans, merged neighbours, counts (overlap cannot be expressed: positions are sums
+ * of lengths and holes). Returns 0 or -EUCLEAN after one gfs_err() line.
  */
 int extent_map_check(const struct extent_map *m);
 

@@ -4,7 +4,8 @@
  *
  * A struct rb_node is embedded in the caller's object; the tree never allocates. The caller
  * owns the ordering: either it walks down itself and links the new node with rb_link_node()
- * followed by rb_insert_color(), or it calls rb_add() with a "less" callback. Lookups take a
+ * followed by rb_insert_color(), or it calls rb_add() with a "less" callback, or, knowing the
+ * neighbour already (or keeping the order implicit), rb_insert_next(). Lookups take a
  * "cmp(key, node)" callback (negative when key sorts before node).
  *
  * Invariants (checked by rb_check()):

@@ -144,6 +144,27 @@ START_TEST(full_device_returns_enospc_and_recovers_after_free)
 }
 END_TEST
 
+static int pending_fn(uint64_t start, uint64_t len, uint64_t seq, void *arg)
+{
+	uint64_t *seen = arg;
+
+	seen[seen[0] * 3 + 1] = start;
+	seen[seen[0] * 3 + 2] = len;
+	seen[seen[0] * 3 + 3] = seq;
+	seen[0]++;
+	return 0;
+}
+
+/* The ranges parked below, in block order with their sequence numbers. */
+static void walk_pending_expect(const struct alloc *a)
+{
+	static const uint64_t expect[] = {3, 10, 5, 7, 15, 5, 9, 50, 1, 8};
+	uint64_t seen[16] = {0};
+
+	ck_assert_int_eq(alloc_iterate_pending(a, pending_fn, seen), 0);
+	ck_assert_mem_eq(seen, expect, sizeof(expect));
+}
+
 START_TEST(deferred_frees_are_not_reused_before_commit)
 {
 	struct alloc_range r;
@@ -160,6 +181,7 @@ START_TEST(deferred_frees_are_not_reused_before_commit)
 	ck_assert_int_eq(alloc_alloc(&a, 10, 1, 1, &r), -ENOSPC);
 	ck_assert_int_eq(alloc_check(&a), 0);
 
+	walk_pending_expect(&a);
 	ck_assert_uint_eq(alloc_commit_frees(&a, 6), 0);
 	ck_assert_int_eq(alloc_alloc(&a, 10, 1, 1, &r), -ENOSPC);
 	ck_assert_uint_eq(alloc_commit_frees(&a, 8), 6); /* seq 7 and 8, not 9 */

@@ -322,6 +322,38 @@ START_TEST(append_adds_in_file_order_merges_and_refuses_to_go_back)
 }
 END_TEST
 
+static int record_until_third(const struct extent_mapping *ext, void *arg)
+{
+	struct extent_vec *v = arg;
+
+	ck_assert_int_eq(extent_vec_push_test(v, ext), 0);
+	return v->nr == 3 ? 7 : 0;
+}
+
+START_TEST(iterate_starts_at_the_extent_covering_or_after_a_block_and_stops_on_request)
+{
+	struct extent_vec v = {0};
+	struct extent_map m;
+
+	extent_map_init(&m);
+	for (uint64_t i = 0; i < 5; i++)
+		ck_assert_int_eq(extent_append(&m, 10 * i, 5, EXTENT_MAPPED, 100 * i), 0);
+	ck_assert_int_eq(extent_iterate(&m, 12, record_until_third, &v), 7);
+	ck_assert_uint_eq(v.nr, 3);
+	expect_piece(&v, 0, EXTENT_MAPPED, 10, 5, 100);
+	expect_piece(&v, 2, EXTENT_MAPPED, 30, 5, 300);
+	v.nr = 0;
+	ck_assert_int_eq(extent_iterate(&m, 35, record_until_third, &v), 0);
+	ck_assert_uint_eq(v.nr, 1);
+	expect_piece(&v, 0, EXTENT_MAPPED, 40, 5, 400);
+	v.nr = 0;
+	ck_assert_int_eq(extent_iterate(&m, 45, record_until_third, &v), 0);
+	ck_assert_uint_eq(v.nr, 0);
+	extent_vec_free(&v);
+	extent_map_destroy(&m);
+}
+END_TEST
+
 static int nr_logged;
 
 static void count_lines(enum gfs_log_level level, const char *line, void *arg)
@@ -387,6 +419,8 @@ int main(void)
 	tcase_add_test(tc, insert_range_splits_shifts_up_and_refuses_to_pass_the_end);
 	tcase_add_test(tc, truncate_and_punch_return_what_they_remove);
 	tcase_add_test(tc, append_adds_in_file_order_merges_and_refuses_to_go_back);
+	tcase_add_test(tc,
+		       iterate_starts_at_the_extent_covering_or_after_a_block_and_stops_on_request);
 	tcase_add_test(tc, bad_arguments_are_rejected_and_change_nothing);
 	tcase_add_test(tc, check_reports_unmerged_neighbours_bad_fields_spans_and_counts);
 	tcase_add_test(tc, random_operations_match_block_model);

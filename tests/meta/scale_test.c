@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * meta_scale_test.c - one file with 1,000,000 extents and one allocator with 1,000,000 free
+ * scale_test.c - one file with 1,000,000 extents and one allocator with 1,000,000 free
  * extents: everything still works and validates at that size (no fixed limits). Times are
  * printed for information only; nothing here asserts on time.
  */
