@@ -252,6 +252,18 @@ static bool case_available(enum bench_case c)
 	return true;
 }
 
+static double time_case(enum bench_case c, struct bufs *b, const struct config *cf,
+			unsigned int passes)
+{
+	double t0;
+
+	clear_upper_state();
+	t0 = now();
+	for (unsigned int i = 0; i < passes; i++)
+		run_case(c, b, cf);
+	return now() - t0;
+}
+
 /* Best GB/s of every case for one configuration, cases interleaved within each round. */
 static void measure(struct bufs *b, const struct config *cf, double gbps[C_NR])
 {
@@ -282,18 +294,6 @@ static void measure(struct bufs *b, const struct config *cf, double gbps[C_NR])
 				gbps[c] = (double)cf->ws * n / t / 1e9;
 		}
 	}
-}
-
-static double time_case(enum bench_case c, struct bufs *b, const struct config *cf,
-			unsigned int passes)
-{
-	double t0;
-
-	clear_upper_state();
-	t0 = now();
-	for (unsigned int i = 0; i < passes; i++)
-		run_case(c, b, cf);
-	return now() - t0;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -9,13 +9,15 @@
  *  - PCLMULQDQ folding (crc64_clmul.c);
  *  - AVX-512 VPCLMULQDQ folding (crc64_vpclmul.c).
  * The best available one is chosen once, on first use (the dispatch pointer starts at a
- * resolver), from CPUID (gcc's
- * __builtin_cpu_supports, which also checks that the OS saves the AVX-512 state).
+ * resolver), from CPUID through gcc's __builtin_cpu_supports, which also checks that the OS
+ * saves the AVX-512 state.
  *
  * The kernels work on the raw register: pi_crc64_nvme(crc, ...) = ~update(~crc, ...), so a
  * previous result chains straight into the next call.
  */
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "pi/crc64.h"
 #include "pi/pi.h"
@@ -73,13 +75,26 @@ static const crc64_update_fn crc64_updates[PI_CRC64_NR_IMPLS] = {
 	[PI_CRC64_VPCLMUL] = pi_crc64_update_vpclmul,
 };
 
+/* GUARDFS_PI_CRC64=table|pclmul caps the choice, so tests can run the fallbacks here too. */
+static int crc64_impl_cap(void)
+{
+	const char *cap = getenv("GUARDFS_PI_CRC64");
+
+	for (int i = 0; cap && i < PI_CRC64_NR_IMPLS; i++)
+		if (!strcmp(cap, pi_crc64_impl_name(i)))
+			return i;
+	return PI_CRC64_NR_IMPLS - 1;
+}
+
 static void crc64_init(void)
 {
+	int cap = crc64_impl_cap();
+
 	crc64_build_tables();
 	crc64_impl_best = PI_CRC64_TABLE;
 	for (int i = 0; i < PI_CRC64_NR_IMPLS; i++) {
 		crc64_available[i] = crc64_cpu_has(i);
-		if (crc64_available[i])
+		if (crc64_available[i] && i <= cap)
 			crc64_impl_best = i;
 	}
 	/* release: whoever sees the kernel also sees the tables it uses */

@@ -30,7 +30,11 @@ enum pi_crc64_impl {
 
 bool pi_crc64_impl_available(enum pi_crc64_impl impl);
 const char *pi_crc64_impl_name(enum pi_crc64_impl impl);
-/* The implementation pi_crc64_nvme() uses. */
+/*
+ * The implementation pi_crc64_nvme() uses: the best available, or no better than the one the
+ * environment variable GUARDFS_PI_CRC64 names ("table", "pclmul"), read once. The fused
+ * copy+CRC kernels (crc_copy.h) follow: they run only when this is "vpclmul".
+ */
 enum pi_crc64_impl pi_crc64_impl_best(void);
 /* pi_crc64_nvme() through one implementation; one the CPU lacks runs the table instead. */
 uint64_t pi_crc64_nvme_impl(enum pi_crc64_impl impl, uint64_t crc, const void *buf, size_t len);

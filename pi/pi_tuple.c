@@ -17,46 +17,72 @@
 
 #include "pi/pi_internal.h"
 
-static uint64_t pi_load_be(const uint8_t *p, int bytes)
+static inline uint16_t pi_load_be16(const uint8_t *p)
 {
-	uint64_t v = 0;
+	uint16_t v;
 
-	for (int i = 0; i < bytes; i++)
-		v = (v << 8) | p[i];
-	return v;
+	memcpy(&v, p, 2);
+	return __builtin_bswap16(v);
 }
 
-static void pi_store_be(uint8_t *p, int bytes, uint64_t v)
+static inline uint32_t pi_load_be32(const uint8_t *p)
 {
-	for (int i = bytes - 1; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return __builtin_bswap32(v);
+}
+
+static inline uint64_t pi_load_be64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return __builtin_bswap64(v);
+}
+
+static inline void pi_store_be16(uint8_t *p, uint16_t v)
+{
+	v = __builtin_bswap16(v);
+	memcpy(p, &v, 2);
+}
+
+static inline void pi_store_be32(uint8_t *p, uint32_t v)
+{
+	v = __builtin_bswap32(v);
+	memcpy(p, &v, 4);
+}
+
+static inline void pi_store_be64(uint8_t *p, uint64_t v)
+{
+	v = __builtin_bswap64(v);
+	memcpy(p, &v, 8);
 }
 
 void pi_tuple_load(const struct pi_ctx *ctx, const uint8_t *p, struct pi_tuple *t)
 {
 	if (ctx->fmt.guard == PI_GUARD_64) {
-		t->guard = pi_load_be(p, 8);
-		t->app = (uint16_t)pi_load_be(p + 8, 2);
-		t->ref = pi_load_be(p + 10, 6);
+		t->guard = pi_load_be64(p);
+		t->app = pi_load_be16(p + 8);
+		t->ref = (uint64_t)pi_load_be16(p + 10) << 32 | pi_load_be32(p + 12);
 	} else {
-		t->guard = pi_load_be(p, 2);
-		t->app = (uint16_t)pi_load_be(p + 2, 2);
-		t->ref = pi_load_be(p + 4, 4);
+		t->guard = pi_load_be16(p);
+		t->app = pi_load_be16(p + 2);
+		t->ref = pi_load_be32(p + 4);
 	}
 }
 
 void pi_tuple_store(const struct pi_ctx *ctx, uint8_t *p, const struct pi_tuple *t)
 {
 	if (ctx->fmt.guard == PI_GUARD_64) {
-		pi_store_be(p, 8, t->guard);
-		pi_store_be(p + 8, 2, t->app);
-		pi_store_be(p + 10, 6, t->ref);
+		pi_store_be64(p, t->guard);
+		pi_store_be16(p + 8, t->app);
+		pi_store_be16(p + 10, (uint16_t)(t->ref >> 32));
+		pi_store_be32(p + 12, (uint32_t)t->ref);
 	} else {
-		pi_store_be(p, 2, t->guard);
-		pi_store_be(p + 2, 2, t->app);
-		pi_store_be(p + 4, 4, t->ref);
+		pi_store_be16(p, (uint16_t)t->guard);
+		pi_store_be16(p + 2, t->app);
+		pi_store_be32(p + 4, (uint32_t)t->ref);
 	}
 }
 

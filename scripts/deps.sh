@@ -2,7 +2,7 @@
 # and the demo need. Runs apt-get update once per machine boot unless the packages are all there.
 GUARDFS_APT_PACKAGES=(
 	build-essential cmake pkg-config git
-	libfuse3-dev fuse3 liburing-dev libnvme-dev libisal-dev check
+	libfuse3-dev fuse3 liburing-dev libnvme-dev libjson-c-dev libisal-dev check
 	fio qemu-utils clang libclang-rt-14-dev
 	qemu-system-x86 linux-image-amd64 busybox-static cpio
 	systemd nvme-cli

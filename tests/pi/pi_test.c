@@ -21,18 +21,29 @@ START_TEST(round_trip_every_format_stores_the_defined_tuple)
 
 	ck_assert_uint_eq(n, 120);
 	for (size_t k = 0; k < n; k++) {
+		uint8_t before[5 * (4096 + 64)], md_before[5 * 64];
 		struct run r;
 		struct pi_error err;
 
 		run_init(&r, &f[k], 5);
+		memcpy(before, r.data, r.len);
+		for (uint32_t i = 0; i < r.nblocks; i++)
+			memcpy(md_before + i * f[k].md_size, run_md(&r, i), f[k].md_size);
 		ck_assert_int_eq(run_generate(&r), 0);
 		ck_assert_int_eq(run_verify(&r, &err), 0);
 		for (uint32_t i = 0; i < r.nblocks; i++) {
 			uint64_t ref = f[k].type == PI_TYPE_3 ? r.io.ref_tag : r.io.ref_tag + i;
+			const uint8_t *mdb = md_before + i * f[k].md_size;
 
 			ck_assert_uint_eq(tuple_guard(&r, i), expected_guard(&r, i));
 			ck_assert_uint_eq(tuple_app(&r, i), 0x1234);
 			ck_assert_uint_eq(tuple_ref(&r, i), ref);
+			/* generate writes the tuple and nothing else */
+			ck_assert(!memcmp(r.data + (size_t)i * r.ctx.stride,
+					  before + (size_t)i * r.ctx.stride, f[k].lba_size));
+			for (uint32_t m = 0; m < f[k].md_size; m++)
+				if (m < r.ctx.pi_offset || m >= r.ctx.pi_offset + r.ctx.tuple_size)
+					ck_assert_uint_eq(run_md(&r, i)[m], mdb[m]);
 		}
 		run_free(&r);
 	}
