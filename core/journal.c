@@ -79,6 +79,20 @@ int journal_close(struct journal *j)
 
 static void journal_lead_commit(struct journal *j);
 
+void journal_abandon(struct journal *j)
+{
+	if (j)
+		journal_free(j);
+}
+
+uint32_t journal_max_record_len(struct journal *j)
+{
+	uint64_t max = j->log.blocks / 2 * jfmt_payload_size(j->block_size);
+
+	max = max > JBATCH_HDR_SIZE + JREC_HDR_SIZE ? max - JBATCH_HDR_SIZE - JREC_HDR_SIZE : 0;
+	return max > UINT32_MAX - JREC_HDR_SIZE ? UINT32_MAX - JREC_HDR_SIZE : (uint32_t)max;
+}
+
 /* Blocks the open batch would take with extra more record bytes. */
 static uint64_t journal_open_blocks(const struct journal *j, uint64_t extra)
 {

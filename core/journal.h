@@ -63,6 +63,12 @@ int journal_open(struct ns *ns, const struct sb *sb, journal_replay_fn replay, v
 /* Commit what was appended, then free. Returns the commit's result. */
 int journal_close(struct journal *j);
 
+/* Free without any I/O, as if the machine stopped here: uncommitted records are lost. */
+void journal_abandon(struct journal *j);
+
+/* Largest payload journal_append() accepts (-E2BIG above it): half the log, less framing. */
+uint32_t journal_max_record_len(struct journal *j);
+
 /*
  * Queue a record; *seq (may be NULL) receives its sequence number. Not durable until
  * journal_commit(). When the pending batch would exceed a quarter of the log, it is written
@@ -101,6 +107,19 @@ struct journal_ckpt;
 typedef int (*journal_emit_fn)(struct journal_ckpt *ck, void *arg);
 int journal_ckpt_add(struct journal_ckpt *ck, uint16_t type, const void *payload, uint32_t len);
 int journal_checkpoint(struct journal *j, journal_emit_fn emit, void *arg);
+
+/*
+ * The same in two steps, for callers that snapshot their state instead of blocking appends
+ * for the whole write: journal_checkpoint_begin() fixes the point the checkpoint stands for
+ * (call it while your appends are held off, take your snapshot, let them go on), then
+ * journal_ckpt_add() the snapshot's records, then journal_checkpoint_end() with 0 to write
+ * the header (or a negative errno to give up; -ECANCELED logs nothing). Only one checkpoint
+ * is open at a time: begin waits for the previous one to end.
+ */
+int journal_checkpoint_begin(struct journal *j, struct journal_ckpt **ck);
+/* Records with sequence numbers below this are the checkpoint's; later ones are replayed. */
+uint64_t journal_ckpt_next_seq(const struct journal_ckpt *ck);
+int journal_checkpoint_end(struct journal_ckpt *ck, int status);
 
 struct journal_stats {
 	uint64_t log_writes;	  /* batches written (one write + flush each) */

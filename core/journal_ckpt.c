@@ -34,6 +34,8 @@ struct journal_ckpt {
 	uint32_t off;	       /* payload bytes used in it */
 	uint64_t written;      /* stream blocks already written before buf */
 	uint64_t records, bytes;
+	uint64_t log_lbn;  /* where replay after this checkpoint starts */
+	uint64_t next_seq; /* first record not in the state */
 	int error;
 };
 
@@ -195,12 +197,21 @@ static void jckpt_publish(struct journal *j, const struct journal_ckpt *ck, uint
 	pthread_mutex_unlock(&j->lock);
 }
 
-int journal_checkpoint(struct journal *j, journal_emit_fn emit, void *arg)
+int journal_checkpoint_begin(struct journal *j, struct journal_ckpt **out)
 {
-	struct journal_ckpt ck = {.j = j};
-	uint64_t log_lbn, next_seq;
+	struct journal_ckpt *ck;
 	int ret;
 
+	ck = calloc(1, sizeof(*ck));
+	if (!ck)
+		return -ENOMEM;
+	ck->j = j;
+	ck->chunk_blocks = jckpt_chunk_blocks(j);
+	ck->buf = mdio_alloc((size_t)ck->chunk_blocks * j->block_size);
+	if (!ck->buf) {
+		free(ck);
+		return -ENOMEM;
+	}
 	pthread_mutex_lock(&j->ckpt_lock);
 	pthread_mutex_lock(&j->lock);
 	ret = j->error;
@@ -209,38 +220,61 @@ int journal_checkpoint(struct journal *j, journal_emit_fn emit, void *arg)
 	 * one at or after next_lbn, so replay from there (skipping those below next_seq) sees
 	 * every later record and nothing is lost between the two.
 	 */
-	next_seq = j->next_seq;
-	log_lbn = j->next_lbn;
-	ck.area = j->area[j->newest].valid ? !j->newest : j->newest;
-	ck.seq = ++j->max_ckpt_seq;
-	j->area[ck.area].valid = false; /* about to be overwritten */
-	pthread_mutex_unlock(&j->lock);
-	if (ret)
-		goto out_unlock;
-
-	ck.chunk_blocks = jckpt_chunk_blocks(j);
-	ck.buf = mdio_alloc((size_t)ck.chunk_blocks * j->block_size);
-	if (!ck.buf) {
-		ret = -ENOMEM;
-		goto out_unlock;
+	ck->next_seq = j->next_seq;
+	ck->log_lbn = j->next_lbn;
+	ck->area = j->area[j->newest].valid ? !j->newest : j->newest;
+	if (!ret) {
+		ck->seq = ++j->max_ckpt_seq;
+		j->area[ck->area].valid = false; /* about to be overwritten */
 	}
-	ret = emit(&ck, arg);
+	pthread_mutex_unlock(&j->lock);
+	if (ret) {
+		pthread_mutex_unlock(&j->ckpt_lock);
+		free(ck->buf);
+		free(ck);
+		return ret;
+	}
+	*out = ck;
+	return 0;
+}
+
+uint64_t journal_ckpt_next_seq(const struct journal_ckpt *ck)
+{
+	return ck->next_seq;
+}
+
+int journal_checkpoint_end(struct journal_ckpt *ck, int status)
+{
+	struct journal *j = ck->j;
+	int ret = status;
+
 	if (!ret)
-		ret = ck.error;
+		ret = ck->error;
 	if (!ret)
-		ret = jckpt_finish(&ck, log_lbn, next_seq);
+		ret = jckpt_finish(ck, ck->log_lbn, ck->next_seq);
 	if (!ret)
-		jckpt_publish(j, &ck, log_lbn, next_seq);
+		jckpt_publish(j, ck, ck->log_lbn, ck->next_seq);
 	else if (ret == -ENOSPC)
 		gfs_err("%s: checkpoint %c does not fit its area of %" PRIu64 " blocks",
-			ns_get_path(j->ns), jckpt_name(ck.area), j->ckpt_blocks);
-	else
-		gfs_err("%s: checkpoint %c failed: %s", ns_get_path(j->ns), jckpt_name(ck.area),
+			ns_get_path(j->ns), jckpt_name(ck->area), j->ckpt_blocks);
+	else if (ret != -ECANCELED)
+		gfs_err("%s: checkpoint %c failed: %s", ns_get_path(j->ns), jckpt_name(ck->area),
 			strerror(-ret));
-	free(ck.buf);
-out_unlock:
 	pthread_mutex_unlock(&j->ckpt_lock);
+	free(ck->buf);
+	free(ck);
 	return ret;
+}
+
+int journal_checkpoint(struct journal *j, journal_emit_fn emit, void *arg)
+{
+	struct journal_ckpt *ck;
+	int ret;
+
+	ret = journal_checkpoint_begin(j, &ck);
+	if (ret)
+		return ret;
+	return journal_checkpoint_end(ck, emit(ck, arg));
 }
 
 int jckpt_write_empty(struct journal *j, unsigned area, uint64_t seq)

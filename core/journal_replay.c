@@ -24,8 +24,8 @@
 
 #include "core/log.h"
 
-#define LOG_READAHEAD_BYTES  (256u * 1024)
-#define LOG_LOOKAHEAD_BLOCKS 256u
+#define LOG_READAHEAD_BYTES (256u * 1024)
+#define LOG_LOOKAHEAD_BYTES (1024u * 1024)
 
 int journal_format(struct ns *ns, const struct sb *sb)
 {
@@ -63,6 +63,7 @@ struct jlog_reader {
 	uint8_t *win;
 	uint64_t first; /* log block number of win[0] */
 	uint32_t count, cap;
+	uint64_t single_until; /* a window read failed before this block: read singly */
 	uint8_t *run;
 	size_t run_cap;
 	char why[200]; /* why the last read failed */
@@ -112,10 +113,16 @@ static const uint8_t *jlog_get(struct jlog_reader *r, uint64_t lbn, uint32_t n)
 		count = r->limit - lbn;
 	r->first = lbn;
 	r->count = 0;
-	if (!jlog_read_phys(r, lbn, (uint32_t)count, r->win))
+	/* A torn tail may fail the device's PI check: read that stretch one block at a time. */
+	if (lbn < r->single_until)
+		count = 1;
+	if (!jlog_read_phys(r, lbn, (uint32_t)count, r->win)) {
 		r->count = (uint32_t)count;
-	else if (count > 1 && !jlog_read_phys(r, lbn, 1, r->win))
-		r->count = 1; /* a torn tail may fail the device's PI check: just this block */
+	} else if (count > 1) {
+		r->single_until = lbn + count;
+		if (!jlog_read_phys(r, lbn, 1, r->win))
+			r->count = 1;
+	}
 	return r->count ? r->win : NULL;
 }
 
@@ -183,12 +190,13 @@ static int jlog_check_batch(struct jlog_reader *r, uint64_t lbn, const struct jl
  * The log ended at lbn on an invalid batch. Only one batch is ever in flight, so no intact
  * batch of this lap can follow a torn one: if one does, the bad batch was complete once and
  * is damaged, and replaying past it would silently drop records. Looks a bounded distance
- * ahead (a batch of up to LOG_LOOKAHEAD_BLOCKS blocks is covered).
+ * ahead: 1 MiB of log, at least 16 blocks.
  */
 static int jlog_check_after_end(struct jlog_reader *r, uint64_t lbn)
 {
 	struct journal *j = r->j;
-	uint64_t last = lbn + LOG_LOOKAHEAD_BLOCKS;
+	uint64_t ahead = LOG_LOOKAHEAD_BYTES / j->block_size;
+	uint64_t last = lbn + (ahead < 16 ? 16 : ahead);
 	uint32_t n;
 
 	if (last > r->limit - 1)

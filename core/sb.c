@@ -274,6 +274,8 @@ int sb_layout(const struct pi_format *fmt, uint64_t nlb, const struct sb_params 
 	sb_size_areas(sb, p);
 	if (sb->log_blocks < 4 || sb->ckpt_blocks < 2)
 		return -EINVAL;
+	if (sb->log_blocks > sb->nblocks || sb->ckpt_blocks > sb->nblocks)
+		return -ENOSPC;
 	sb->log_start = 1;
 	sb->ckpt_start[0] = sb->log_start + sb->log_blocks;
 	sb->ckpt_start[1] = sb->ckpt_start[0] + sb->ckpt_blocks;
@@ -389,18 +391,28 @@ static int sb_read_backup(struct mdio *io, uint64_t nlb, uint8_t *buf, struct sb
 	return -ENODATA;
 }
 
-/* A primary that fails PI may still decode: then a format disagreement is the clearer cause. */
-static bool sb_primary_disagrees(struct mdio *io, uint8_t *buf, const struct ns_format *fmt,
-				 char *why, size_t len)
+/*
+ * A primary that fails PI is read again without checks, only to name the cause better: no
+ * magic at all means a foreign namespace (-ENODATA), a valid record for another format a
+ * disagreement (-EMEDIUMTYPE). Anything else keeps the PI failure. Never trusted further.
+ */
+static int sb_primary_raw_cause(struct mdio *io, uint8_t *buf, const struct ns_format *fmt,
+				char *why, size_t len)
 {
 	struct mdio raw = *io;
 	struct mdio_error err;
 	struct sb sb;
+	int ret;
 
 	raw.pi_on = false;
-	if (mdio_read_lbas(&raw, 0, 1, buf, &err) || sb_decode(buf, io->lba_size, &sb))
-		return false;
-	return sb_check_format(&sb, fmt, why, len) != 0;
+	if (mdio_read_lbas(&raw, 0, 1, buf, &err))
+		return 0;
+	ret = sb_decode(buf, io->lba_size, &sb);
+	if (ret == -ENODATA)
+		return -ENODATA;
+	if (!ret && sb_check_format(&sb, fmt, why, len))
+		return -EMEDIUMTYPE;
+	return 0;
 }
 
 int sb_read(struct ns *ns, struct sb *sb)
@@ -420,12 +432,16 @@ int sb_read(struct ns *ns, struct sb *sb)
 	if (!buf)
 		return -ENOMEM;
 	primary = sb_read_copy(&io, 0, buf, sb, why, sizeof(why));
-	ret = primary;
-	if (primary && sb_primary_disagrees(&io, buf, fmt, diff, sizeof(diff))) {
-		gfs_err("%s: namespace format disagrees with superblock: %s", path, diff);
-		ret = -EMEDIUMTYPE;
-		goto out_free;
+	if (primary == -EBADMSG) {
+		ret = sb_primary_raw_cause(&io, buf, fmt, diff, sizeof(diff));
+		if (ret == -EMEDIUMTYPE) {
+			gfs_err("%s: namespace format disagrees with superblock: %s", path, diff);
+			goto out_free;
+		}
+		if (ret == -ENODATA)
+			primary = -ENODATA;
 	}
+	ret = primary;
 	if (primary) {
 		ret = sb_read_backup(&io, fmt->nlb, buf, sb, &backup_lba);
 		if (!ret)
@@ -495,6 +511,12 @@ int sb_probe(const char *path, struct sb *sb)
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
 		gfs_err("%s: cannot stat: %s", path, strerror(-ret));
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		/* An NVMe namespace knows its format: open it and use sb_read(). */
+		ret = -ENOTSUP;
+		gfs_err("%s: not a regular file; its format comes from the device", path);
 		goto out_close;
 	}
 	if (pread(fd, buf, SB_SIZE, 0) == SB_SIZE)

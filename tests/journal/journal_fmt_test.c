@@ -125,6 +125,15 @@ START_TEST(sb_layout_enforces_block_size_and_space)
 	ck_assert_uint_eq(sb.nblocks, 1 << 20);
 	ck_assert_int_eq(sb_layout(&f, 40, NULL, &sb), -ENOSPC);
 	p.block_size = 0;
+	p.log_blocks = UINT64_MAX / 2;
+	ck_assert_int_eq(sb_layout(&f, 1 << 20, &p, &sb), -ENOSPC);
+	p.log_blocks = 0;
+	p.ckpt_blocks = (1 << 20) / 2;
+	ck_assert_int_eq(sb_layout(&f, 1 << 20, &p, &sb), -ENOSPC);
+	p.ckpt_blocks = 1;
+	ck_assert_int_eq(sb_layout(&f, 1 << 20, &p, &sb), -EINVAL);
+	p.ckpt_blocks = 0;
+	p.block_size = 0;
 	p.label = "0123456789012345678901234567890123456789012345678901234567890123456789";
 	ck_assert_int_eq(sb_layout(&f, 1 << 20, &p, &sb), -ENAMETOOLONG);
 	/* Every capacity gives ordered areas inside the namespace, with data space left. */

@@ -50,6 +50,7 @@ START_TEST(records_survive_reopen_in_order_every_format)
 	struct kv_fs fs;
 
 	kv_mkfs(&fs, &f, c->bs == 65536 ? 65536 : 16384, &p);
+	fs.strict = true; /* every metadata write and read passes a PRCHK-style check */
 	for (int round = 0; round < 3; round++) {
 		kv_open(&fs);
 		ck_assert_uint_eq(journal_next_seq(fs.j), fs.model.next_seq);
@@ -243,6 +244,12 @@ START_TEST(records_larger_than_blocks_span_them)
 	ck_assert_int_eq(journal_append(fs.j, 9, NULL, 0, &seq), 0);
 	ck_assert_int_eq(journal_append(fs.j, 9, big, 100000, &seq), 0);
 	ck_assert_int_eq(journal_commit(fs.j, seq), 0);
+	/* The largest record fits, one byte more never can. */
+	ck_assert_uint_eq(journal_max_record_len(fs.j), 512 * 448 - 32);
+	ck_assert_int_eq(journal_append(fs.j, 9, big, journal_max_record_len(fs.j), &seq), 0);
+	ck_assert_int_eq(journal_append(fs.j, 9, big, journal_max_record_len(fs.j) + 1, &seq),
+			 -E2BIG);
+	ck_assert_int_eq(journal_commit(fs.j, seq), 0);
 	/* Larger than half the log: can never fit. */
 	ck_assert_int_eq(journal_append(fs.j, 9, big, 300000, &seq), -E2BIG);
 	ck_assert_int_eq(journal_append(fs.j, 0, big, 1, &seq), -EINVAL);
@@ -251,7 +258,8 @@ START_TEST(records_larger_than_blocks_span_them)
 	fs.ns = jt_open(fs.path, &fs.fmt);
 	ck_assert_int_eq(sb_read(fs.ns, &fs.sb), 0);
 	ck_assert_int_eq(journal_open(fs.ns, &fs.sb, jt_collect_fn, &col, &fs.j), 0);
-	ck_assert_uint_eq(col.count, 4);
+	ck_assert_uint_eq(col.count, 5);
+	ck_assert_uint_eq(col.recs[4].len, 512 * 448 - 32);
 	ck_assert_uint_eq(col.recs[0].len, 65536);
 	ck_assert_mem_eq(col.recs[0].payload, big, 65536);
 	ck_assert_uint_eq(col.recs[1].len, 1);
@@ -264,6 +272,100 @@ START_TEST(records_larger_than_blocks_span_them)
 	fs.ns = NULL;
 	fs.j = NULL;
 	free(big);
+	kv_destroy(&fs);
+}
+END_TEST
+
+#define CNT_INC	 7
+#define CNT_CKPT 8
+#define CNTS	 5
+
+struct counters {
+	uint64_t v[CNTS];
+	bool bad;
+};
+
+static int cnt_replay(void *arg, enum journal_src src, const struct journal_rec *rec)
+{
+	struct counters *c = arg;
+	uint32_t idx;
+	uint64_t v;
+
+	ck_assert_uint_ge(rec->len, 4);
+	memcpy(&idx, rec->payload, 4);
+	ck_assert_uint_lt(idx, CNTS);
+	if (rec->type == CNT_INC) {
+		c->v[idx]++; /* not idempotent: a record replayed twice shows */
+	} else {
+		ck_assert_uint_eq(rec->type, CNT_CKPT);
+		memcpy(&v, (const uint8_t *)rec->payload + 4, 8);
+		c->v[idx] = v;
+	}
+	return 0;
+}
+
+static void cnt_inc(struct journal *j, struct counters *model, uint32_t idx)
+{
+	ck_assert_int_eq(journal_append(j, CNT_INC, &idx, 4, NULL), 0);
+	model->v[idx]++;
+}
+
+START_TEST(two_step_checkpoint_lets_appends_continue_while_it_is_written)
+{
+	struct pi_format f = jt_format(4096, 16, PI_TYPE_2, PI_GUARD_64, false);
+	struct counters model = {0}, snap, got = {0};
+	struct journal_ckpt *ck;
+	struct journal *j;
+	struct kv_fs fs;
+
+	kv_mkfs(&fs, &f, 16384, NULL);
+	fs.ns = jt_open(fs.path, &f);
+	ck_assert_int_eq(sb_read(fs.ns, &fs.sb), 0);
+	ck_assert_int_eq(journal_open(fs.ns, &fs.sb, cnt_replay, &got, &j), 0);
+	for (int i = 0; i < 100; i++)
+		cnt_inc(j, &model, (uint32_t)(jt_rand() % CNTS));
+	ck_assert_int_eq(journal_checkpoint_begin(j, &ck), 0);
+	ck_assert_uint_eq(journal_ckpt_next_seq(ck), 101);
+	snap = model;
+	/* Appends and commits go on while the snapshot is being written. */
+	for (int i = 0; i < 50; i++) {
+		cnt_inc(j, &model, (uint32_t)(jt_rand() % CNTS));
+		if (i % 10 == 0)
+			ck_assert_int_eq(journal_commit_all(j), 0);
+		if (i % 10 == 5) {
+			uint8_t rec[12];
+			uint32_t idx = (uint32_t)(i / 10);
+
+			memcpy(rec, &idx, 4);
+			memcpy(rec + 4, &snap.v[idx], 8);
+			ck_assert_int_eq(journal_ckpt_add(ck, CNT_CKPT, rec, sizeof(rec)), 0);
+		}
+	}
+	ck_assert_int_eq(journal_checkpoint_end(ck, 0), 0);
+	for (int i = 0; i < 20; i++)
+		cnt_inc(j, &model, (uint32_t)(jt_rand() % CNTS));
+	ck_assert_int_eq(journal_close(j), 0);
+	ns_close(fs.ns);
+
+	memset(&got, 0, sizeof(got));
+	fs.ns = jt_open(fs.path, &f);
+	ck_assert_int_eq(sb_read(fs.ns, &fs.sb), 0);
+	ck_assert_int_eq(journal_open(fs.ns, &fs.sb, cnt_replay, &got, &j), 0);
+	ck_assert_mem_eq(got.v, model.v, sizeof(model.v));
+	ck_assert_uint_eq(journal_next_seq(j), 171);
+	/* Giving up leaves the checkpoint that was there. */
+	ck_assert_int_eq(journal_checkpoint_begin(j, &ck), 0);
+	ck_assert_int_eq(journal_checkpoint_end(ck, -ECANCELED), -ECANCELED);
+	ck_assert_int_eq(journal_close(j), 0);
+	ns_close(fs.ns);
+	memset(&got, 0, sizeof(got));
+	fs.ns = jt_open(fs.path, &f);
+	ck_assert_int_eq(sb_read(fs.ns, &fs.sb), 0);
+	ck_assert_int_eq(journal_open(fs.ns, &fs.sb, cnt_replay, &got, &j), 0);
+	ck_assert_mem_eq(got.v, model.v, sizeof(model.v));
+	ck_assert_int_eq(journal_close(j), 0);
+	ns_close(fs.ns);
+	fs.ns = NULL;
 	kv_destroy(&fs);
 }
 END_TEST
@@ -348,6 +450,29 @@ START_TEST(replay_callback_error_aborts_open)
 }
 END_TEST
 
+START_TEST(abandon_loses_only_uncommitted_records)
+{
+	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct kv_model committed;
+	struct kv_fs fs;
+
+	kv_mkfs(&fs, &f, 16384, NULL);
+	kv_open(&fs);
+	for (int i = 0; i < 30; i++)
+		kv_set(&fs, (uint32_t)i, 1);
+	ck_assert_int_eq(journal_commit_all(fs.j), 0);
+	committed = fs.model;
+	for (int i = 0; i < 30; i++)
+		kv_set(&fs, (uint32_t)i, 2); /* never committed */
+	journal_abandon(fs.j);
+	fs.j = NULL;
+	kv_close(&fs);
+	fs.model = committed;
+	kv_check_reopen(&fs);
+	kv_destroy(&fs);
+}
+END_TEST
+
 START_TEST(previous_filesystems_log_is_ignored_after_mkfs)
 {
 	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
@@ -384,9 +509,11 @@ int main(void)
 	tcase_add_test(tc, one_log_write_serves_every_waiting_commit);
 	tcase_add_test(tc, log_wraps_many_times_with_checkpoints);
 	tcase_add_test(tc, records_larger_than_blocks_span_them);
+	tcase_add_test(tc, two_step_checkpoint_lets_appends_continue_while_it_is_written);
 	tcase_add_test(tc, checkpoint_that_does_not_fit_is_enospc_and_harmless);
 	tcase_add_test(tc, log_write_error_fails_commit_and_later_appends);
 	tcase_add_test(tc, replay_callback_error_aborts_open);
+	tcase_add_test(tc, abandon_loses_only_uncommitted_records);
 	tcase_add_test(tc, previous_filesystems_log_is_ignored_after_mkfs);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -166,6 +166,67 @@ START_TEST(damage_before_intact_batches_is_refused_not_truncated)
 }
 END_TEST
 
+START_TEST(misdirected_or_lost_log_write_before_later_batches_is_refused)
+{
+	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	enum ns_fault_kind kinds[] = {NS_FAULT_MISDIRECT, NS_FAULT_LOST};
+
+	for (int k = 0; k < 2; k++) {
+		struct ns_fault fault = {.kind = kinds[k], .ops = NS_FAULT_OP(NS_OP_WRITE)};
+		struct kv_fs fs;
+
+		kv_mkfs(&fs, &f, 16384, NULL);
+		kv_open(&fs);
+		big_batch(&fs, 10, NULL);
+		fault.lba_first = fs.sb.log_start;
+		fault.lba_last = fs.sb.log_start + fs.sb.log_blocks - 1;
+		fault.target_lba = (int64_t)fs.sb.data_start + 100; /* somewhere in the data area */
+		ck_assert_int_ge(ns_fault_add(fs.ns, &fault), 0);
+		big_batch(&fs, 10, NULL); /* acknowledged, but not where it belongs */
+		ns_fault_clear(fs.ns);
+		big_batch(&fs, 10, NULL);
+		kv_close(&fs);
+		jt_log_capture();
+		kv_open_fails(&fs, -EUCLEAN);
+		ck_assert_ptr_nonnull(strstr(jt_last_err(), "log damaged"));
+		kv_destroy(&fs);
+	}
+}
+END_TEST
+
+START_TEST(failed_checkpoint_write_keeps_the_previous_one)
+{
+	struct pi_format f = jt_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct ns_fault fault = {.kind = NS_FAULT_IO_ERROR, .ops = NS_FAULT_OP(NS_OP_WRITE)};
+	struct sb_params p = {.block_size = 512};
+	struct kv_fs fs;
+
+	kv_mkfs(&fs, &f, 16384, &p);
+	kv_open(&fs);
+	for (int i = 0; i < 100; i++)
+		kv_set(&fs, (uint32_t)(jt_rand() % KV_KEYS), jt_rand());
+	ck_assert_int_eq(journal_checkpoint(fs.j, kv_emit, &fs.model), 0); /* B */
+	kv_set(&fs, 3, 33);
+	/* The next checkpoint goes to A: its header write fails. */
+	fault.lba_first = fault.lba_last = fs.sb.ckpt_start[0];
+	ck_assert_int_ge(ns_fault_add(fs.ns, &fault), 0);
+	jt_log_capture();
+	ck_assert_int_eq(journal_checkpoint(fs.j, kv_emit, &fs.model), -EIO);
+	ck_assert_ptr_nonnull(strstr(jt_last_err(), "checkpoint A failed"));
+	ns_fault_clear(fs.ns);
+	kv_set(&fs, 4, 44); /* the journal goes on */
+	kv_close(&fs);
+	kv_open(&fs); /* B and the log */
+	ck_assert_uint_eq(fs.replayed_log, 2);
+	ck_assert_int_eq(journal_checkpoint(fs.j, kv_emit, &fs.model), 0); /* A, this time */
+	kv_close(&fs);
+	kv_open(&fs);
+	ck_assert_uint_eq(fs.replayed_log, 0);
+	kv_close(&fs);
+	kv_destroy(&fs);
+}
+END_TEST
+
 /* Two checkpoints (B then A) with log records between and after them. */
 static void two_checkpoints(struct kv_fs *fs, const struct pi_format *f)
 {
@@ -329,6 +390,8 @@ int main(void)
 	tcase_add_test(tc, flipped_byte_in_last_batch_stops_replay_before_it);
 	tcase_add_test(tc, bad_pi_in_log_tail_stops_replay_before_it);
 	tcase_add_test(tc, damage_before_intact_batches_is_refused_not_truncated);
+	tcase_add_test(tc, misdirected_or_lost_log_write_before_later_batches_is_refused);
+	tcase_add_test(tc, failed_checkpoint_write_keeps_the_previous_one);
 	tcase_add_test(tc, damaged_newest_checkpoint_falls_back_to_the_other);
 	tcase_add_test(tc, damaged_checkpoint_header_uses_the_other);
 	tcase_add_test(tc, pi_damage_in_checkpoint_names_the_lba);

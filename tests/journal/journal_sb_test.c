@@ -74,7 +74,7 @@ START_TEST(mkfs_then_read_and_probe_every_format)
 	struct ns *ns;
 
 	jt_make_image(&f, case_nlb(c), path, sizeof(path));
-	ns = jt_open(path, &f);
+	ns = jt_open_mode(path, &f, true);
 	jt_mkfs(ns, &p, &made);
 	ck_assert_int_eq(sb_read(ns, &got), 0);
 	check_same(&made, &got);
@@ -170,10 +170,25 @@ START_TEST(foreign_namespace_is_refused)
 	ck_assert_ptr_nonnull(strstr(jt_last_err(), "not a guardfs namespace"));
 	ns_close(ns);
 	ck_assert_int_eq(sb_probe(path, &got), -ENODATA);
+	ck_assert_int_eq(sb_probe("/dev/null", &got), -ENOTSUP);
+	ck_assert_int_eq(sb_probe("/nonexistent/guardfs.img", &got), -ENOENT);
+	/* Written zeros (not a hole): metadata reads back as zeros, failing PI; still foreign. */
+	memset(junk, 0, sizeof(junk));
+	jt_pwrite(path, 0, junk, sizeof(junk));
+	jt_log_capture();
+	ns = jt_open(path, &f);
+	ck_assert_int_eq(sb_read(ns, &got), -ENODATA);
+	ck_assert_ptr_nonnull(strstr(jt_last_err(), "not a guardfs namespace"));
+	ns_close(ns);
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (char)jt_rand();
 	jt_pwrite(path, 0, junk, sizeof(junk));
 	ck_assert_int_eq(sb_probe(path, &got), -ENODATA);
+	jt_log_capture();
+	ns = jt_open(path, &f);
+	ck_assert_int_eq(sb_read(ns, &got), -ENODATA);
+	ck_assert_uint_eq(jt_err_count(), 1);
+	ns_close(ns);
 	unlink(path);
 }
 END_TEST

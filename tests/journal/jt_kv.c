@@ -14,12 +14,6 @@
 #define KV_SET	1
 #define KV_CKPT 2
 
-struct kv_state {
-	struct kv_model m;
-	uint64_t last_seq;
-	uint64_t ckpt_recs, log_recs;
-};
-
 void kv_model_reset(struct kv_model *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -32,7 +26,7 @@ void kv_mkfs(struct kv_fs *fs, const struct pi_format *f, uint64_t nlb, const st
 	fs->fmt = *f;
 	kv_model_reset(&fs->model);
 	jt_make_image(f, nlb, fs->path, sizeof(fs->path));
-	fs->ns = jt_open(fs->path, f);
+	fs->ns = jt_open_mode(fs->path, f, true);
 	jt_mkfs(fs->ns, p, &fs->sb);
 	ns_close(fs->ns);
 	fs->ns = NULL;
@@ -47,7 +41,7 @@ static uint32_t kv_filler(uint64_t val, uint8_t *buf)
 	return len;
 }
 
-static int kv_replay(void *arg, enum journal_src src, const struct journal_rec *rec)
+int kv_replay(void *arg, enum journal_src src, const struct journal_rec *rec)
 {
 	struct kv_state *st = arg;
 	const uint8_t *p = rec->payload;
@@ -90,7 +84,7 @@ void kv_open(struct kv_fs *fs)
 {
 	struct kv_state st = {0};
 
-	fs->ns = jt_open(fs->path, &fs->fmt);
+	fs->ns = jt_open_mode(fs->path, &fs->fmt, fs->strict);
 	ck_assert_int_eq(sb_read(fs->ns, &fs->sb), 0);
 	ck_assert_int_eq(journal_open(fs->ns, &fs->sb, kv_replay, &st, &fs->j), 0);
 	kv_compare(fs, &st);
@@ -130,7 +124,7 @@ void kv_check_reopen(struct kv_fs *fs)
 	kv_close(fs);
 }
 
-static int kv_append(struct kv_fs *fs, uint32_t key, uint64_t val)
+int kv_append(struct kv_fs *fs, uint32_t key, uint64_t val)
 {
 	uint8_t buf[12 + 700];
 	uint64_t seq;

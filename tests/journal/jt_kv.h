@@ -30,8 +30,19 @@ struct kv_fs {
 	struct sb sb;
 	struct journal *j;
 	struct kv_model model;
+	bool strict;			      /* open the namespace in strict mode */
 	uint64_t replayed_ckpt, replayed_log; /* by the last open */
 };
+
+/* What a replay rebuilt. */
+struct kv_state {
+	struct kv_model m;
+	uint64_t last_seq; /* of the last log record */
+	uint64_t ckpt_recs, log_recs;
+};
+
+/* journal_replay_fn over a struct kv_state; checks order and payload bytes. */
+int kv_replay(void *arg, enum journal_src src, const struct journal_rec *rec);
 
 void kv_model_reset(struct kv_model *m);
 void kv_mkfs(struct kv_fs *fs, const struct pi_format *f, uint64_t nlb, const struct sb_params *p);
@@ -42,6 +53,8 @@ void kv_open_fails(struct kv_fs *fs, int err);
 void kv_close(struct kv_fs *fs);
 void kv_check_reopen(struct kv_fs *fs);
 void kv_set(struct kv_fs *fs, uint32_t key, uint64_t val);
+/* Append without asserting: 0 or journal_append's error. */
+int kv_append(struct kv_fs *fs, uint32_t key, uint64_t val);
 /* kv_set, checkpointing when the log is full. */
 void kv_set_or_checkpoint(struct kv_fs *fs, uint32_t key, uint64_t val);
 int kv_emit(struct journal_ckpt *ck, void *arg);

@@ -63,7 +63,12 @@ void jt_make_image(const struct pi_format *fmt, uint64_t nlb, char *path, size_t
 
 struct ns *jt_open(const char *path, const struct pi_format *fmt)
 {
-	struct ns_options opts = {.format = fmt};
+	return jt_open_mode(path, fmt, false);
+}
+
+struct ns *jt_open_mode(const char *path, const struct pi_format *fmt, bool strict)
+{
+	struct ns_options opts = {.format = fmt, .strict = strict};
 	struct ns *ns = NULL;
 
 	ck_assert_int_eq(ns_open(path, &opts, &ns), 0);

@@ -25,6 +25,8 @@ struct pi_format jt_format(uint32_t lba, uint32_t md, enum pi_type type, enum pi
 /* A sparse image of nlb blocks; path receives its name (unlinked by jt_cleanup). */
 void jt_make_image(const struct pi_format *fmt, uint64_t nlb, char *path, size_t len);
 struct ns *jt_open(const char *path, const struct pi_format *fmt);
+/* strict: the file backend checks PI on every read and write, as a device with PRCHK does. */
+struct ns *jt_open_mode(const char *path, const struct pi_format *fmt, bool strict);
 /* mkfs: sb_format + journal_format, with p (may be NULL). */
 void jt_mkfs(struct ns *ns, const struct sb_params *p, struct sb *sb);
 
