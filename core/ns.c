@@ -39,7 +39,7 @@ struct ns_piece {
 
 struct ns_split {
 	unsigned count;
-	struct ns_cmd **cmds;     /* count pointers, for backend->queue() */
+	struct ns_cmd **cmds;	  /* count pointers, for backend->queue() */
 	struct ns_piece pieces[]; /* then the pointers, then the iovec slices */
 };
 
@@ -130,8 +130,8 @@ static int ns_check_buffers(const struct ns *ns, const struct ns_request *rq)
 /* Bad input gets one line naming the namespace, the op and the reason. */
 static int ns_check_request(const struct ns *ns, const struct ns_request *rq)
 {
-	bool writes = rq->op == NS_OP_WRITE || rq->op == NS_OP_WRITE_ZEROES ||
-		      rq->op == NS_OP_DEALLOCATE;
+	bool writes =
+		rq->op == NS_OP_WRITE || rq->op == NS_OP_WRITE_ZEROES || rq->op == NS_OP_DEALLOCATE;
 	int ret;
 
 	if ((unsigned)rq->op > NS_OP_DEALLOCATE || !rq->end_io) {
@@ -267,8 +267,7 @@ static void ns_count_request(struct ns *ns, const struct ns_request *rq)
 	if (rq->op == NS_OP_READ)
 		atomic_fetch_add_explicit(&ns->counters.bytes_read, bytes, memory_order_relaxed);
 	else if (rq->op == NS_OP_WRITE)
-		atomic_fetch_add_explicit(&ns->counters.bytes_written, bytes,
-					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&ns->counters.bytes_written, bytes, memory_order_relaxed);
 }
 
 int ns_submit(struct ns *ns, struct ns_request *rq)
@@ -316,7 +315,7 @@ static void ns_wake_waiter(struct ns_request *rq)
 
 int ns_submit_wait(struct ns *ns, struct ns_request *rq)
 {
-	struct ns_waiter waiter = { .done = false };
+	struct ns_waiter waiter = {.done = false};
 	void *saved_private = rq->private;
 	int ret;
 
@@ -372,8 +371,8 @@ int ns_read_sync(struct ns *ns, uint64_t slba, uint32_t nlb, void *data, void *m
 	return ns_rw_sync(ns, NS_OP_READ, slba, nlb, data, md, pi);
 }
 
-int ns_write_sync(struct ns *ns, uint64_t slba, uint32_t nlb, const void *data,
-		  const void *md, const struct ns_pi_params *pi)
+int ns_write_sync(struct ns *ns, uint64_t slba, uint32_t nlb, const void *data, const void *md,
+		  const struct ns_pi_params *pi)
 {
 	/* The request type is shared with reads; a write never stores into these buffers. */
 	return ns_rw_sync(ns, NS_OP_WRITE, slba, nlb, (void *)data, (void *)md, pi);
@@ -381,7 +380,7 @@ int ns_write_sync(struct ns *ns, uint64_t slba, uint32_t nlb, const void *data,
 
 int ns_flush_sync(struct ns *ns)
 {
-	struct ns_request rq = { .op = NS_OP_FLUSH };
+	struct ns_request rq = {.op = NS_OP_FLUSH};
 
 	return ns_submit_wait(ns, &rq);
 }
@@ -393,8 +392,7 @@ void ns_get_stats(const struct ns *ns, struct ns_stats *out)
 	out->reads = atomic_load_explicit(&c->ops[NS_OP_READ], memory_order_relaxed);
 	out->writes = atomic_load_explicit(&c->ops[NS_OP_WRITE], memory_order_relaxed);
 	out->flushes = atomic_load_explicit(&c->ops[NS_OP_FLUSH], memory_order_relaxed);
-	out->write_zeroes = atomic_load_explicit(&c->ops[NS_OP_WRITE_ZEROES],
-						 memory_order_relaxed);
+	out->write_zeroes = atomic_load_explicit(&c->ops[NS_OP_WRITE_ZEROES], memory_order_relaxed);
 	out->deallocates = atomic_load_explicit(&c->ops[NS_OP_DEALLOCATE], memory_order_relaxed);
 	out->bytes_read = atomic_load_explicit(&c->bytes_read, memory_order_relaxed);
 	out->bytes_written = atomic_load_explicit(&c->bytes_written, memory_order_relaxed);

@@ -7,6 +7,10 @@
  * /dev/ngXnY generic device (the "NVMe backend"). Requests carry data iovecs, a separate
  * metadata buffer and the PI parameters the device should check (NVMe PRCHK semantics).
  *
+ * File backend: a block whose data range is a hole in the image and whose stored metadata is
+ * all zeros (never written: a fresh ftruncate'd image) reads back with all-0xFF metadata, the
+ * PI escape, as QEMU's nvme-ns does (details in core/ns_file.c).
+ *
  * Completion: end_io runs on a completion thread of the namespace, once per request, after
  * every piece of it finished; rq->error is 0 or a negative errno. A request larger than the
  * namespace's max transfer is split here and fails as a whole if any piece fails. Submission
@@ -92,7 +96,9 @@ struct ns_request {
 
 /*
  * Open a namespace: a regular file -> file backend, /dev/ngXnY -> NVMe backend,
- * /dev/nvmeXnY -> its ng device. Logs one line naming the path on failure.
+ * /dev/nvmeXnY -> its ng device. Logs one line naming the path on failure. The namespace owns
+ * a completion thread, which fork() does not copy: open it in the process that uses it (after
+ * daemonizing).
  */
 int ns_open(const char *path, const struct ns_options *opts, struct ns **out);
 

@@ -245,9 +245,9 @@ static void fault_plan_one(struct ns_faults *faults, struct ns *ns, int id, enum
 		break;
 	case NS_FAULT_TORN:
 		plan->torn = true;
-		plan->torn_blocks = f->torn_blocks >= 0 ? (uint32_t)f->torn_blocks
-							: (uint32_t)(fault_next_random(faults) %
-								     cmd->nlb);
+		plan->torn_blocks = f->torn_blocks >= 0
+					    ? (uint32_t)f->torn_blocks
+					    : (uint32_t)(fault_next_random(faults) % cmd->nlb);
 		if (plan->torn_blocks > cmd->nlb)
 			plan->torn_blocks = cmd->nlb;
 		fault_record(faults, id, op, cmd, cmd->slba, plan->torn_blocks);
@@ -284,12 +284,12 @@ bool ns_fault_plan_cmd(struct ns *ns, enum ns_op op, const struct ns_cmd *cmd,
 	return any;
 }
 
-void ns_fault_flip(struct ns *ns, const struct ns_fault_plan *plan, enum ns_op op,
-		   uint64_t slba, const struct iovec *iov, int iovcnt, void *md, uint32_t nlb)
+void ns_fault_flip(struct ns *ns, const struct ns_fault_plan *plan, enum ns_op op, uint64_t slba,
+		   const struct iovec *iov, int iovcnt, void *md, uint32_t nlb)
 {
 	struct ns_faults *faults = ns->faults;
 	struct pi_injection inj;
-	struct ns_cmd cmd = { .slba = slba, .nlb = nlb };
+	struct ns_cmd cmd = {.slba = slba, .nlb = nlb};
 
 	if (!plan->flip || !nlb)
 		return;

@@ -35,17 +35,17 @@ enum ns_fault_kind {
 };
 
 #define NS_FAULT_OP(op) (1u << (op))
-#define NS_FAULT_MAX 16
+#define NS_FAULT_MAX	16
 
 struct ns_fault {
 	enum ns_fault_kind kind;
-	unsigned ops;        /* NS_FAULT_OP() bits; 0 = every op the kind applies to */
-	uint64_t lba_first;  /* match commands overlapping [lba_first, lba_last]; both 0 = any */
+	unsigned ops;	    /* NS_FAULT_OP() bits; 0 = every op the kind applies to */
+	uint64_t lba_first; /* match commands overlapping [lba_first, lba_last]; both 0 = any */
 	uint64_t lba_last;
-	uint64_t nth;        /* fire on the nth matching command (1-based; 0 means 1) */
-	bool every;          /* fire on every nth matching command, not only once */
+	uint64_t nth;	     /* fire on the nth matching command (1-based; 0 means 1) */
+	bool every;	     /* fire on every nth matching command, not only once */
 	enum pi_field field; /* BIT_FLIP: PI_FIELD_DATA, _GUARD, _APP or _REF */
-	int64_t block;       /* BIT_FLIP: block index in the command; -1 = seeded random */
+	int64_t block;	     /* BIT_FLIP: block index in the command; -1 = seeded random */
 	int64_t target_lba;  /* MISDIRECT: where the write lands; -1 = seeded random */
 	int64_t torn_blocks; /* TORN: blocks that reach the file; -1 = seeded random < nlb */
 };
@@ -57,9 +57,9 @@ struct ns_fault_event {
 	enum ns_op op;
 	uint64_t slba; /* the command */
 	uint32_t nlb;
-	uint64_t lba;         /* BIT_FLIP: damaged block; MISDIRECT: where it landed */
-	enum pi_field field;  /* BIT_FLIP */
-	uint32_t bit;         /* BIT_FLIP: bit index inside the field */
+	uint64_t lba;		 /* BIT_FLIP: damaged block; MISDIRECT: where it landed */
+	enum pi_field field;	 /* BIT_FLIP */
+	uint32_t bit;		 /* BIT_FLIP: bit index inside the field */
 	uint32_t blocks_written; /* TORN: the prefix that reached the file */
 };
 
@@ -95,7 +95,7 @@ void ns_faults_destroy(struct ns *ns);
 bool ns_fault_plan_cmd(struct ns *ns, enum ns_op op, const struct ns_cmd *cmd,
 		       struct ns_fault_plan *plan);
 /* Apply a planned bit flip to nlb blocks at slba in iov/md. */
-void ns_fault_flip(struct ns *ns, const struct ns_fault_plan *plan, enum ns_op op,
-		   uint64_t slba, const struct iovec *iov, int iovcnt, void *md, uint32_t nlb);
+void ns_fault_flip(struct ns *ns, const struct ns_fault_plan *plan, enum ns_op op, uint64_t slba,
+		   const struct iovec *iov, int iovcnt, void *md, uint32_t nlb);
 
 #endif /* GUARDFS_NS_FAULT_H */

@@ -5,11 +5,13 @@
  * Layout (DESIGN.md section 3): nlb = size / (lba_size + md_size); the data of LBA i is at
  * i * lba_size, its metadata at nlb * lba_size + i * md_size. No header.
  *
- * Each command becomes SQEs on the namespace's ring: a read or write is one data SQE (the
- * O_DIRECT descriptor when the host filesystem and the buffers allow it, else the buffered one)
- * plus one metadata SQE on the buffered descriptor (metadata offsets are not sector aligned, and
- * the page cache absorbs sub-page metadata writes: no read-modify-write here). Both count in
- * cmd->subops_pending; the completion thread finishes the command when both are back. A flush
+ * Each command becomes SQEs on the namespace's ring: a read is one data SQE (the O_DIRECT
+ * descriptor when the host filesystem and the buffers allow it, else the buffered one) plus one
+ * metadata SQE on the buffered descriptor (metadata offsets are not sector aligned). Both count
+ * in cmd->subops_pending; the completion thread finishes the command when both are back. A
+ * write puts its metadata into the page cache with one pwrite before its data SQE goes out (see
+ * file_write_md_now; a FUA write uses a second SQE instead): the page cache absorbs sub-page
+ * metadata writes, so there is no read-modify-write of the metadata region here. A flush
  * is one fdatasync (both descriptors share the inode); write zeroes and deallocate punch the data
  * range and fill its metadata with 0xFF, the PI escape.
  *
@@ -61,17 +63,16 @@ struct file_cmd {
 	bool has_pe;
 	uint64_t target;  /* write: LBA where it lands */
 	uint32_t written; /* write: blocks that reach the file */
-	void *bounce;     /* write: the data (and after it the metadata) that reach the file */
+	void *bounce;	  /* write: the data (and after it the metadata) that reach the file */
 	struct iovec bounce_iov;
 	void *bounce_md;
-	void *ones;       /* write zeroes/deallocate: nlb * md_size bytes of 0xFF */
-	size_t durable;   /* flush with a write log: records complete at submission */
+	void *ones;	/* write zeroes/deallocate: nlb * md_size bytes of 0xFF */
+	size_t durable; /* flush with a write log: records complete at submission */
 };
 
 static const char *file_op_name(enum ns_op op)
 {
-	static const char *const names[] = { "read", "write", "flush", "write zeroes",
-					     "deallocate" };
+	static const char *const names[] = {"read", "write", "flush", "write zeroes", "deallocate"};
 	return names[op];
 }
 
@@ -129,7 +130,7 @@ static void file_fix_unwritten_md(struct ns *ns, struct ns_cmd *cmd)
 {
 	const struct file_ns *f = ns->backend_private;
 	uint32_t lba_size = ns->fmt.pi.lba_size, md_size = ns->fmt.pi.md_size;
-	struct hole_cursor cursor = { .valid = false };
+	struct hole_cursor cursor = {.valid = false};
 
 	for (uint32_t i = 0; i < cmd->nlb; i++) {
 		uint8_t *md = (uint8_t *)cmd->md + (size_t)i * md_size;
@@ -207,12 +208,12 @@ static int file_bounce_write(struct ns *ns, struct ns_cmd *cmd, struct file_cmd 
 	return 0;
 }
 
-/* A command that fails before any I/O; it completes through a NOP. */
+/* A command that fails before any I/O; it completes through a NOP. Allocates only for pe. */
 static int file_refuse(struct ns_cmd *cmd, int error, const struct pi_error *pe)
 {
-	struct file_cmd *fc = file_cmd_of(cmd);
+	struct file_cmd *fc = pe ? file_cmd_of(cmd) : NULL;
 
-	if (!fc)
+	if (pe && !fc)
 		return -ENOMEM;
 	cmd->error = error;
 	if (pe) {
@@ -231,7 +232,8 @@ static int file_prepare_write(struct ns *ns, struct ns_cmd *cmd, const struct ns
 	if (ns->strict) {
 		ret = file_check_prinfo(ns, cmd, NS_OP_WRITE);
 		if (!ret)
-			ret = file_verify(ns, cmd, cmd->iov, cmd->iovcnt, cmd->md, NS_OP_WRITE, &pe);
+			ret = file_verify(ns, cmd, cmd->iov, cmd->iovcnt, cmd->md, NS_OP_WRITE,
+					  &pe);
 		if (ret)
 			return file_refuse(cmd, ret, ret == -EIO ? &pe : NULL);
 	}
@@ -246,6 +248,34 @@ static int file_prepare_write(struct ns *ns, struct ns_cmd *cmd, const struct ns
 	if (fc->written && (plan->torn || plan->flip))
 		return file_bounce_write(ns, cmd, fc);
 	return 0;
+}
+
+/*
+ * The metadata of a write goes to the page cache right here, with one pwrite. Through io_uring
+ * it would be punted to an io-wq worker on filesystems without non-blocking buffered writes
+ * (ext4), a thread hop that costs more than the write (docs/PERFORMANCE.md). A FUA write keeps
+ * its metadata SQE (RWF_DSYNC), so the submitter never waits for the disk.
+ */
+static void file_write_md_now(struct ns *ns, struct ns_cmd *cmd)
+{
+	const struct file_ns *f = ns->backend_private;
+	const struct file_cmd *fc = cmd->backend_private;
+	uint32_t md_size = ns->fmt.pi.md_size;
+	uint64_t slba = fc ? fc->target : cmd->slba;
+	uint32_t nlb = fc ? fc->written : cmd->nlb;
+	const void *md = fc && fc->bounce ? fc->bounce_md : cmd->md;
+	size_t len = (size_t)nlb * md_size;
+	ssize_t done;
+
+	if (!md_size || !nlb || cmd->rq->fua || cmd->error)
+		return;
+	done = pwrite(f->buf_fd, md, len, (off_t)(f->md_offset + slba * md_size));
+	if (done == (ssize_t)len)
+		return;
+	/* Read errno before gfs_err can change it; the command then completes through a NOP. */
+	cmd->error = done < 0 ? -errno : -EIO;
+	gfs_err("%s: write of metadata at LBA %llu+%u failed: %s", ns->path,
+		(unsigned long long)slba, nlb, strerror(-cmd->error));
 }
 
 /* Everything that can fail or allocate, before the ring lock is taken. */
@@ -327,6 +357,9 @@ static void file_queue_rw(struct ns *ns, struct ns_cmd *cmd, bool write, uint64_
 	int fd = f->direct && file_iov_aligned(f, iov, iovcnt) ? f->data_fd : f->buf_fd;
 	struct io_uring_sqe *sqe;
 
+	/* A plain write's metadata is already in the page cache (file_write_md_now). */
+	if (write && !cmd->rq->fua)
+		md_size = 0;
 	cmd->subops_pending = md_size ? 2 : 1;
 	sqe = file_get_sqe(ns, cmd, FILE_TAG_DATA);
 	file_prep_rw(sqe, write, fd, iov, iovcnt, slba * ns->fmt.pi.lba_size);
@@ -336,9 +369,11 @@ static void file_queue_rw(struct ns *ns, struct ns_cmd *cmd, bool write, uint64_
 		return;
 	sqe = file_get_sqe(ns, cmd, FILE_TAG_MD);
 	if (write)
-		io_uring_prep_write(sqe, f->buf_fd, md, nlb * md_size, f->md_offset + slba * md_size);
+		io_uring_prep_write(sqe, f->buf_fd, md, nlb * md_size,
+				    f->md_offset + slba * md_size);
 	else
-		io_uring_prep_read(sqe, f->buf_fd, md, nlb * md_size, f->md_offset + slba * md_size);
+		io_uring_prep_read(sqe, f->buf_fd, md, nlb * md_size,
+				   f->md_offset + slba * md_size);
 	if (write && cmd->rq->fua)
 		sqe->rw_flags = RWF_DSYNC;
 }
@@ -392,8 +427,8 @@ static void file_queue_cmd(struct ns *ns, struct ns_cmd *cmd)
 			file_queue_rw(ns, cmd, true, fc->target, fc->written, &fc->bounce_iov, 1,
 				      fc->bounce_md);
 		else
-			file_queue_rw(ns, cmd, true, fc->target, fc->written, cmd->iov,
-				      cmd->iovcnt, cmd->md);
+			file_queue_rw(ns, cmd, true, fc->target, fc->written, cmd->iov, cmd->iovcnt,
+				      cmd->md);
 		break;
 	case NS_OP_FLUSH:
 		cmd->subops_pending = 1;
@@ -433,6 +468,10 @@ static int file_queue(struct ns *ns, struct ns_cmd **cmds, unsigned count)
 			return ret;
 		}
 	}
+	/* Only now that nothing can fail any more, a side effect: the metadata of writes. */
+	for (unsigned i = 0; i < count; i++)
+		if (cmds[i]->rq->op == NS_OP_WRITE)
+			file_write_md_now(ns, cmds[i]);
 	ns_ring_lock(ns->ring);
 	for (unsigned i = 0; i < count; i++)
 		file_queue_cmd(ns, cmds[i]);
@@ -487,7 +526,7 @@ static int file_finish_read(struct ns *ns, struct ns_cmd *cmd, struct file_cmd *
 static void file_finish(struct ns *ns, struct ns_cmd *cmd)
 {
 	struct file_cmd *fc = cmd->backend_private;
-	struct pi_error pe = { .tag = PI_TAG_NONE };
+	struct pi_error pe = {.tag = PI_TAG_NONE};
 	int err = cmd->error;
 
 	if (fc && fc->has_pe)

@@ -4,11 +4,12 @@
  *
  * One ring per namespace with a submission lock and one completion thread. A submitter takes
  * the lock, prepares one or more SQEs (each SQE's user_data points at a struct ns_ring_op
- * embedded in the caller's per-command state), submits them with one system call and drops
- * the lock. The completion thread reaps CQEs in batches and calls op->complete for each;
- * the op's memory must stay valid until then. The SQ/CQ are never touched without the lock
- * (submit side) or outside the completion thread (reap side), which is io_uring's own
- * concurrency rule.
+ * embedded in the caller's per-command state), calls ns_ring_submit and drops the lock. The
+ * completion thread is the ring's only issuer (SINGLE_ISSUER, DEFER_TASKRUN): it pushes what
+ * was prepared to the kernel with the same system call that waits for completions, woken by
+ * ns_ring_submit when it sleeps; it reaps CQEs in batches and calls op->complete for each;
+ * the op's memory must stay valid until then. The SQ is never touched without the lock, the
+ * CQ never outside the completion thread, which is io_uring's own concurrency rule.
  *
  * Lock order: ring->submit_lock is a leaf lock; complete callbacks run without it.
  */

@@ -87,7 +87,7 @@ static int wlog_copy_sparse(int src, int dst, uint64_t size)
 			hole = (off_t)size;
 		for (pos = data; !ret && pos < hole;) {
 			size_t len = (size_t)(hole - pos) < WLOG_COPY_CHUNK ? (size_t)(hole - pos)
-									     : WLOG_COPY_CHUNK;
+									    : WLOG_COPY_CHUNK;
 			ssize_t got = pread(src, buf, len, pos);
 
 			if (got <= 0) {
@@ -251,7 +251,7 @@ void ns_wlog_add_write(struct ns_wlog *log, uint64_t slba, uint32_t nlb, const s
 		       int iovcnt, const void *md)
 {
 	size_t data_len = (size_t)nlb * log->lba_size, md_len = (size_t)nlb * log->md_size;
-	struct wlog_rec rec = { .kind = NS_WLOG_WRITE, .slba = slba, .nlb = nlb };
+	struct wlog_rec rec = {.kind = NS_WLOG_WRITE, .slba = slba, .nlb = nlb};
 	size_t copied = 0;
 
 	rec.buf = malloc(data_len + md_len + 1);
@@ -262,7 +262,8 @@ void ns_wlog_add_write(struct ns_wlog *log, uint64_t slba, uint32_t nlb, const s
 		return;
 	}
 	for (int i = 0; i < iovcnt && copied < data_len; i++) {
-		size_t len = iov[i].iov_len < data_len - copied ? iov[i].iov_len : data_len - copied;
+		size_t len =
+			iov[i].iov_len < data_len - copied ? iov[i].iov_len : data_len - copied;
 
 		memcpy(rec.buf + copied, iov[i].iov_base, len);
 		copied += len;
@@ -274,14 +275,14 @@ void ns_wlog_add_write(struct ns_wlog *log, uint64_t slba, uint32_t nlb, const s
 
 void ns_wlog_add_zeroes(struct ns_wlog *log, uint64_t slba, uint32_t nlb)
 {
-	struct wlog_rec rec = { .kind = NS_WLOG_ZEROES, .slba = slba, .nlb = nlb };
+	struct wlog_rec rec = {.kind = NS_WLOG_ZEROES, .slba = slba, .nlb = nlb};
 
 	wlog_add(log, &rec);
 }
 
 void ns_wlog_add_flush(struct ns_wlog *log, size_t durable)
 {
-	struct wlog_rec rec = { .kind = NS_WLOG_FLUSH, .durable = durable };
+	struct wlog_rec rec = {.kind = NS_WLOG_FLUSH, .durable = durable};
 
 	wlog_add(log, &rec);
 }
@@ -289,7 +290,8 @@ void ns_wlog_add_flush(struct ns_wlog *log, size_t durable)
 static int wlog_apply(const struct ns_wlog *log, int fd, const struct wlog_rec *rec)
 {
 	uint64_t md_off = log->nlb * log->lba_size + rec->slba * log->md_size;
-	size_t data_len = (size_t)rec->nlb * log->lba_size, md_len = (size_t)rec->nlb * log->md_size;
+	size_t data_len = (size_t)rec->nlb * log->lba_size,
+	       md_len = (size_t)rec->nlb * log->md_size;
 	uint8_t *ones;
 	int ret;
 
@@ -379,7 +381,8 @@ int ns_wlog_replay(const struct ns_wlog *log, const char *base, const char *out,
 	if (opts->upto > ns_wlog_count(log))
 		return -EINVAL;
 	if (log->incomplete) {
-		gfs_err("write log replay to %s refused: the log lost records (out of memory)", out);
+		gfs_err("write log replay to %s refused: the log lost records (out of memory)",
+			out);
 		return -ENOMEM;
 	}
 	ret = wlog_open_image(out, log->image_size, &fd);

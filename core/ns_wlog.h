@@ -35,8 +35,8 @@ struct ns_wlog_entry {
 	uint64_t slba;
 	uint32_t nlb;
 	const void *data; /* WRITE: nlb * lba_size bytes */
-	const void *md;   /* WRITE: nlb * md_size bytes (NULL when md_size is 0) */
-	size_t durable;   /* FLUSH: records [0, durable) are stable once it completed */
+	const void *md;	  /* WRITE: nlb * md_size bytes (NULL when md_size is 0) */
+	size_t durable;	  /* FLUSH: records [0, durable) are stable once it completed */
 };
 
 /*
@@ -52,10 +52,10 @@ size_t ns_wlog_count(const struct ns_wlog *log);
 int ns_wlog_get(const struct ns_wlog *log, size_t index, struct ns_wlog_entry *out);
 
 struct ns_wlog_replay_opts {
-	size_t upto;            /* apply records [0, upto) */
-	bool drop_unflushed;    /* drop each write no flush covers, with probability 1/2 */
+	size_t upto;		/* apply records [0, upto) */
+	bool drop_unflushed;	/* drop each write no flush covers, with probability 1/2 */
 	bool reorder_unflushed; /* apply the writes no flush covers in a shuffled order */
-	uint64_t seed;          /* for both choices */
+	uint64_t seed;		/* for both choices */
 };
 
 /*

@@ -68,14 +68,14 @@ static void raw_diff(struct fixture *fx, uint64_t lba, uint32_t i, unsigned *dat
 	*md_bits = bits_differ(raw_md, fx->buf.md + (size_t)i * 8, 8);
 }
 
-static const enum pi_field flip_fields[] = { PI_FIELD_DATA, PI_FIELD_GUARD, PI_FIELD_APP,
-					     PI_FIELD_REF };
-static const enum pi_tag flip_tags[] = { PI_TAG_GUARD, PI_TAG_GUARD, PI_TAG_APP, PI_TAG_REF };
+static const enum pi_field flip_fields[] = {PI_FIELD_DATA, PI_FIELD_GUARD, PI_FIELD_APP,
+					    PI_FIELD_REF};
+static const enum pi_tag flip_tags[] = {PI_TAG_GUARD, PI_TAG_GUARD, PI_TAG_APP, PI_TAG_REF};
 
 START_TEST(bit_flip_on_write_damages_the_file_not_the_buffer)
 {
 	struct fixture fx;
-	struct ns_fault f = { .kind = NS_FAULT_BIT_FLIP, .field = flip_fields[_i], .block = -1 };
+	struct ns_fault f = {.kind = NS_FAULT_BIT_FLIP, .field = flip_fields[_i], .block = -1};
 	struct ns_fault_event ev;
 	struct ns_pi_params pi = nst_pi(8, 0x42, PI_CHECK_ALL);
 	unsigned total_data = 0, total_md = 0;
@@ -108,9 +108,14 @@ START_TEST(bit_flip_on_write_damages_the_file_not_the_buffer)
 	ck_assert_int_eq(write_blocks(&fx, 20, 4, 0x42), 0);
 	ns_close(fx.ns);
 	fx.ns = nst_open(fx.path, &fx.fmt, true);
-	struct iovec iov = { fx.back.data, 8 * 4096 };
-	struct ns_request rq = { .op = NS_OP_READ, .slba = 8, .nlb = 8, .iov = &iov, .iovcnt = 1,
-				 .md = fx.back.md, .pi = pi };
+	struct iovec iov = {fx.back.data, 8 * 4096};
+	struct ns_request rq = {.op = NS_OP_READ,
+				.slba = 8,
+				.nlb = 8,
+				.iov = &iov,
+				.iovcnt = 1,
+				.md = fx.back.md,
+				.pi = pi};
 	ck_assert_int_eq(ns_submit_wait(fx.ns, &rq), -EIO);
 	ck_assert_uint_eq(rq.pi_error.lba, ev.lba);
 	ck_assert_int_eq(rq.pi_error.tag, flip_tags[_i]);
@@ -123,8 +128,10 @@ END_TEST
 START_TEST(bit_flip_on_read_damages_what_the_caller_gets)
 {
 	struct fixture fx;
-	struct ns_fault f = { .kind = NS_FAULT_BIT_FLIP, .ops = NS_FAULT_OP(NS_OP_READ),
-			      .field = flip_fields[_i], .block = 3 };
+	struct ns_fault f = {.kind = NS_FAULT_BIT_FLIP,
+			     .ops = NS_FAULT_OP(NS_OP_READ),
+			     .field = flip_fields[_i],
+			     .block = 3};
 	struct ns_pi_params pi = nst_pi(0, 0x7, PI_CHECK_ALL);
 	struct ns_fault_event ev;
 	struct ns_request rq;
@@ -134,9 +141,14 @@ START_TEST(bit_flip_on_read_damages_what_the_caller_gets)
 	ns_fault_set_seed(fx.ns, nst_seed("bit_flip_on_read"));
 	ck_assert_int_eq(write_blocks(&fx, 0, 8, 0x7), 0);
 	ck_assert_int_eq(ns_fault_add(fx.ns, &f), 0);
-	iov = (struct iovec){ fx.back.data, 8 * 4096 };
-	rq = (struct ns_request){ .op = NS_OP_READ, .slba = 0, .nlb = 8, .iov = &iov, .iovcnt = 1,
-				  .md = fx.back.md, .pi = pi };
+	iov = (struct iovec){fx.back.data, 8 * 4096};
+	rq = (struct ns_request){.op = NS_OP_READ,
+				 .slba = 0,
+				 .nlb = 8,
+				 .iov = &iov,
+				 .iovcnt = 1,
+				 .md = fx.back.md,
+				 .pi = pi};
 	ck_assert_int_eq(ns_submit_wait(fx.ns, &rq), -EIO);
 	ck_assert_uint_eq(rq.pi_error.lba, 3);
 	ck_assert_int_eq(rq.pi_error.tag, flip_tags[_i]);
@@ -153,10 +165,10 @@ END_TEST
 START_TEST(misdirected_write_lands_at_another_lba)
 {
 	struct fixture fx;
-	struct ns_fault f = { .kind = NS_FAULT_MISDIRECT, .target_lba = 40 };
+	struct ns_fault f = {.kind = NS_FAULT_MISDIRECT, .target_lba = 40};
 	struct ns_fault_event ev;
 	unsigned d, m;
-	uint8_t zeros[4096] = { 0 }, raw[4096];
+	uint8_t zeros[4096] = {0}, raw[4096];
 
 	fixture_open(&fx, false);
 	nst_seed("misdirected_write_lands_at_another_lba");
@@ -186,8 +198,8 @@ END_TEST
 START_TEST(torn_write_writes_only_a_prefix)
 {
 	struct fixture fx;
-	struct ns_fault f = { .kind = NS_FAULT_TORN, .torn_blocks = 3 };
-	uint8_t zeros[4096] = { 0 }, raw[4096];
+	struct ns_fault f = {.kind = NS_FAULT_TORN, .torn_blocks = 3};
+	uint8_t zeros[4096] = {0}, raw[4096];
 	unsigned d, m;
 
 	fixture_open(&fx, false);
@@ -207,11 +219,40 @@ START_TEST(torn_write_writes_only_a_prefix)
 }
 END_TEST
 
+START_TEST(random_torn_write_keeps_a_shorter_prefix)
+{
+	struct fixture fx;
+	struct ns_fault f = {.kind = NS_FAULT_TORN, .torn_blocks = -1, .every = true};
+	uint8_t zeros[4096] = {0}, raw[4096];
+	struct ns_fault_event ev;
+	unsigned d, m;
+
+	fixture_open(&fx, false);
+	ns_fault_set_seed(fx.ns, nst_seed("random_torn_write_keeps_a_shorter_prefix"));
+	ck_assert_int_eq(ns_fault_add(fx.ns, &f), 0);
+	for (uint64_t slba = 0; slba < 48; slba += 16) {
+		ck_assert_int_eq(write_blocks(&fx, slba, 16, 0x3), 0);
+		ck_assert_int_eq(ns_fault_last_event(fx.ns, &ev), 0);
+		ck_assert_uint_lt(ev.blocks_written, 16);
+		for (uint32_t i = 0; i < 16; i++) {
+			if (i < ev.blocks_written) {
+				raw_diff(&fx, slba + i, i, &d, &m);
+				ck_assert_uint_eq(d + m, 0);
+			} else {
+				nst_raw_read(fx.path, &fx.fmt, NLB, slba + i, raw, NULL);
+				ck_assert_mem_eq(raw, zeros, 4096);
+			}
+		}
+	}
+	fixture_close(&fx);
+}
+END_TEST
+
 START_TEST(lost_write_reports_success_and_writes_nothing)
 {
 	struct fixture fx;
-	struct ns_fault f = { .kind = NS_FAULT_LOST, .lba_first = 30, .lba_last = 31 };
-	uint8_t zeros[4096] = { 0 }, raw[4096];
+	struct ns_fault f = {.kind = NS_FAULT_LOST, .lba_first = 30, .lba_last = 31};
+	uint8_t zeros[4096] = {0}, raw[4096];
 	unsigned d, m;
 
 	fixture_open(&fx, false);
@@ -234,9 +275,9 @@ END_TEST
 START_TEST(io_error_on_the_nth_command)
 {
 	struct fixture fx;
-	struct ns_fault f = { .kind = NS_FAULT_IO_ERROR, .ops = NS_FAULT_OP(NS_OP_WRITE), .nth = 3 };
+	struct ns_fault f = {.kind = NS_FAULT_IO_ERROR, .ops = NS_FAULT_OP(NS_OP_WRITE), .nth = 3};
 	struct ns_pi_params pi = nst_pi(0, 0, 0);
-	uint8_t zeros[4096] = { 0 }, raw[4096];
+	uint8_t zeros[4096] = {0}, raw[4096];
 
 	fixture_open(&fx, false);
 	nst_seed("io_error_on_the_nth_command");
@@ -252,8 +293,10 @@ START_TEST(io_error_on_the_nth_command)
 	ck_assert_int_eq(write_blocks(&fx, 3, 1, 0), 0);
 	/* Every time, every 2nd flush. */
 	ns_fault_clear(fx.ns);
-	f = (struct ns_fault){ .kind = NS_FAULT_IO_ERROR, .ops = NS_FAULT_OP(NS_OP_FLUSH), .nth = 2,
-			       .every = true };
+	f = (struct ns_fault){.kind = NS_FAULT_IO_ERROR,
+			      .ops = NS_FAULT_OP(NS_OP_FLUSH),
+			      .nth = 2,
+			      .every = true};
 	ck_assert_int_eq(ns_fault_add(fx.ns, &f), 0);
 	for (int i = 1; i <= 6; i++)
 		ck_assert_int_eq(ns_flush_sync(fx.ns), i % 2 ? 0 : -EIO);
@@ -264,8 +307,8 @@ END_TEST
 
 START_TEST(same_seed_same_faults)
 {
-	struct ns_fault f = { .kind = NS_FAULT_BIT_FLIP, .field = PI_FIELD_DATA, .block = -1,
-			      .every = true };
+	struct ns_fault f = {
+		.kind = NS_FAULT_BIT_FLIP, .field = PI_FIELD_DATA, .block = -1, .every = true};
 	struct ns_fault_event ev[2][5];
 	uint64_t seed = nst_seed("same_seed_same_faults");
 
@@ -296,15 +339,15 @@ END_TEST
 START_TEST(bad_fault_specs_are_refused)
 {
 	struct fixture fx;
-	struct ns_fault lost_on_read = { .kind = NS_FAULT_LOST, .ops = NS_FAULT_OP(NS_OP_READ) };
-	struct ns_fault far = { .kind = NS_FAULT_MISDIRECT, .target_lba = NLB };
-	struct ns_fault backwards = { .kind = NS_FAULT_LOST, .lba_first = 9, .lba_last = 3 };
+	struct ns_fault lost_on_read = {.kind = NS_FAULT_LOST, .ops = NS_FAULT_OP(NS_OP_READ)};
+	struct ns_fault far = {.kind = NS_FAULT_MISDIRECT, .target_lba = NLB};
+	struct ns_fault backwards = {.kind = NS_FAULT_LOST, .lba_first = 9, .lba_last = 3};
 
 	fixture_open(&fx, false);
 	ck_assert_int_eq(ns_fault_add(fx.ns, &lost_on_read), -EINVAL);
 	ck_assert_int_eq(ns_fault_add(fx.ns, &far), -EINVAL);
 	ck_assert_int_eq(ns_fault_add(fx.ns, &backwards), -EINVAL);
-	ck_assert_int_eq(ns_fault_last_event(fx.ns, &(struct ns_fault_event){ 0 }), -ENOENT);
+	ck_assert_int_eq(ns_fault_last_event(fx.ns, &(struct ns_fault_event){0}), -ENOENT);
 	fixture_close(&fx);
 }
 END_TEST
@@ -319,6 +362,7 @@ static Suite *ns_fault_suite(void)
 	tcase_add_loop_test(tc, bit_flip_on_read_damages_what_the_caller_gets, 0, 4);
 	tcase_add_test(tc, misdirected_write_lands_at_another_lba);
 	tcase_add_test(tc, torn_write_writes_only_a_prefix);
+	tcase_add_test(tc, random_torn_write_keeps_a_shorter_prefix);
 	tcase_add_test(tc, lost_write_reports_success_and_writes_nothing);
 	tcase_add_test(tc, io_error_on_the_nth_command);
 	tcase_add_test(tc, same_seed_same_faults);

@@ -22,20 +22,20 @@ struct layout_case {
 	enum pi_guard guard;
 	bool pi_first;
 	uint64_t image_size; /* bytes; not always a multiple of lba + md */
-	uint64_t nlb;        /* expected */
+	uint64_t nlb;	     /* expected */
 	uint64_t lba_probe;
 	uint64_t data_off, md_off;
 };
 
 static const struct layout_case layout_cases[] = {
 	/* 512+8: 100 * 520 = 52000; LBA 7: 7*512 = 3584, 100*512 + 7*8 = 51256. */
-	{ 512, 8, PI_GUARD_16, false, 52000, 100, 7, 3584, 51256 },
+	{512, 8, PI_GUARD_16, false, 52000, 100, 7, 3584, 51256},
 	/* 4096+8 with 4000 spare bytes: 64 * 4104 + 4000 = 266656 -> nlb 64; LBA 9. */
-	{ 4096, 8, PI_GUARD_16, false, 266656, 64, 9, 36864, 262216 },
+	{4096, 8, PI_GUARD_16, false, 266656, 64, 9, 36864, 262216},
 	/* 4096+16, 64-bit guard: 64 * 4112 = 263168; LBA 10: 40960, 262144 + 160 = 262304. */
-	{ 4096, 16, PI_GUARD_64, false, 263168, 64, 10, 40960, 262304 },
+	{4096, 16, PI_GUARD_64, false, 263168, 64, 10, 40960, 262304},
 	/* 4096+64, PI first: 32 * 4160 = 133120; LBA 3: 12288, 131072 + 192 = 131264. */
-	{ 4096, 64, PI_GUARD_16, true, 133120, 32, 3, 12288, 131264 },
+	{4096, 64, PI_GUARD_16, true, 133120, 32, 3, 12288, 131264},
 };
 
 static void make_sized_image(char *path, size_t size, uint64_t bytes)
@@ -159,7 +159,7 @@ END_TEST
 
 static int submit_simple(struct ns *ns, enum ns_op op, uint64_t slba, uint32_t nlb)
 {
-	struct ns_request rq = { .op = op, .slba = slba, .nlb = nlb };
+	struct ns_request rq = {.op = op, .slba = slba, .nlb = nlb};
 
 	return ns_submit_wait(ns, &rq);
 }
@@ -214,9 +214,15 @@ START_TEST(flush_and_fua_write_reach_the_file)
 	ck_assert_uint_eq(ns_get_format(ns)->max_transfer, 1u << 20);
 	nst_buf_alloc(&buf, &fmt, 1);
 	nst_buf_fill(&buf, &fmt, 3, 0x9);
-	struct iovec iov = { buf.data, 4096 };
-	struct ns_request rq = { .op = NS_OP_WRITE, .slba = 3, .nlb = 1, .iov = &iov, .iovcnt = 1,
-				 .md = buf.md, .pi = pi, .fua = true };
+	struct iovec iov = {buf.data, 4096};
+	struct ns_request rq = {.op = NS_OP_WRITE,
+				.slba = 3,
+				.nlb = 1,
+				.iov = &iov,
+				.iovcnt = 1,
+				.md = buf.md,
+				.pi = pi,
+				.fua = true};
 	ck_assert_int_eq(ns_submit_wait(ns, &rq), 0);
 	ck_assert_int_eq(ns_flush_sync(ns), 0);
 	nst_raw_read(path, &fmt, 16, 3, raw, raw_md);
@@ -284,11 +290,16 @@ START_TEST(unaligned_and_split_iovecs_round_trip)
 	nst_buf_fill(&buf, &fmt, 40, 0x3);
 	memcpy(odd + 1, buf.data, 32 * 512);
 	/* Split at byte 700 and 9001: blocks straddle iovecs. */
-	iov[0] = (struct iovec){ odd + 1, 700 };
-	iov[1] = (struct iovec){ odd + 701, 8301 };
-	iov[2] = (struct iovec){ odd + 9002, 32 * 512 - 9001 };
-	struct ns_request wr = { .op = NS_OP_WRITE, .slba = 40, .nlb = 32, .iov = iov,
-				 .iovcnt = 3, .md = buf.md, .pi = pi };
+	iov[0] = (struct iovec){odd + 1, 700};
+	iov[1] = (struct iovec){odd + 701, 8301};
+	iov[2] = (struct iovec){odd + 9002, 32 * 512 - 9001};
+	struct ns_request wr = {.op = NS_OP_WRITE,
+				.slba = 40,
+				.nlb = 32,
+				.iov = iov,
+				.iovcnt = 3,
+				.md = buf.md,
+				.pi = pi};
 	ck_assert_int_eq(ns_submit_wait(ns, &wr), 0);
 	ck_assert_int_eq(ns_read_sync(ns, 40, 32, back + 3, buf.md, &pi), 0);
 	ck_assert_mem_eq(back + 3, buf.data, 32 * 512);
@@ -303,8 +314,8 @@ END_TEST
 START_TEST(bad_input_gets_errno_and_one_log_line)
 {
 	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
-	struct ns_options ro = { .format = &fmt, .read_only = true };
-	struct ns_options noformat = { .format = NULL };
+	struct ns_options ro = {.format = &fmt, .read_only = true};
+	struct ns_options noformat = {.format = NULL};
 	struct ns_pi_params pi = nst_pi(0, 0, 0);
 	struct nst_buf buf;
 	char path[256], tiny[256];
@@ -352,7 +363,7 @@ START_TEST(unsupported_format_is_refused)
 {
 	/* 64-bit guard needs 16 bytes of metadata. */
 	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_64, false);
-	struct ns_options opts = { .format = &fmt };
+	struct ns_options opts = {.format = &fmt};
 	char path[256];
 	struct ns *ns = NULL;
 

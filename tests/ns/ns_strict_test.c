@@ -25,16 +25,16 @@ struct corrupt_case {
 
 /* Offsets of the tuple fields inside the metadata (tuple last unless pi_first). */
 static const struct corrupt_case corrupt_cases[] = {
-	{ PI_GUARD_16, 8, false, PI_FIELD_DATA, PI_TAG_GUARD },
-	{ PI_GUARD_16, 8, false, PI_FIELD_GUARD, PI_TAG_GUARD },
-	{ PI_GUARD_16, 8, false, PI_FIELD_APP, PI_TAG_APP },
-	{ PI_GUARD_16, 8, false, PI_FIELD_REF, PI_TAG_REF },
-	{ PI_GUARD_64, 16, false, PI_FIELD_DATA, PI_TAG_GUARD },
-	{ PI_GUARD_64, 16, false, PI_FIELD_GUARD, PI_TAG_GUARD },
-	{ PI_GUARD_64, 16, false, PI_FIELD_APP, PI_TAG_APP },
-	{ PI_GUARD_64, 16, false, PI_FIELD_REF, PI_TAG_REF },
-	{ PI_GUARD_16, 64, true, PI_FIELD_REF, PI_TAG_REF },
-	{ PI_GUARD_16, 64, false, PI_FIELD_APP, PI_TAG_APP },
+	{PI_GUARD_16, 8, false, PI_FIELD_DATA, PI_TAG_GUARD},
+	{PI_GUARD_16, 8, false, PI_FIELD_GUARD, PI_TAG_GUARD},
+	{PI_GUARD_16, 8, false, PI_FIELD_APP, PI_TAG_APP},
+	{PI_GUARD_16, 8, false, PI_FIELD_REF, PI_TAG_REF},
+	{PI_GUARD_64, 16, false, PI_FIELD_DATA, PI_TAG_GUARD},
+	{PI_GUARD_64, 16, false, PI_FIELD_GUARD, PI_TAG_GUARD},
+	{PI_GUARD_64, 16, false, PI_FIELD_APP, PI_TAG_APP},
+	{PI_GUARD_64, 16, false, PI_FIELD_REF, PI_TAG_REF},
+	{PI_GUARD_16, 64, true, PI_FIELD_REF, PI_TAG_REF},
+	{PI_GUARD_16, 64, false, PI_FIELD_APP, PI_TAG_APP},
 };
 
 /* Byte offset of a field's first byte in the image for block lba. */
@@ -42,7 +42,8 @@ static uint64_t field_offset(const struct pi_format *fmt, uint64_t nlb_total, ui
 			     enum pi_field field)
 {
 	uint32_t tuple = pi_tuple_size(fmt->guard), guard_len = fmt->guard == PI_GUARD_64 ? 8 : 2;
-	uint64_t pi = nst_md_offset(fmt, nlb_total, lba) + (fmt->pi_first ? 0 : fmt->md_size - tuple);
+	uint64_t pi =
+		nst_md_offset(fmt, nlb_total, lba) + (fmt->pi_first ? 0 : fmt->md_size - tuple);
 
 	switch (field) {
 	case PI_FIELD_DATA:
@@ -90,9 +91,14 @@ START_TEST(strict_read_detects_each_corruption)
 	/* Damage one byte from the host side, as a bad disk or a stray writer would. */
 	flip_raw_byte(path, field_offset(&fmt, 64, bad_lba, c->field),
 		      (uint8_t)(1u << (nst_rand() % 8)));
-	iov = (struct iovec){ buf.data, 16 * 4096 };
-	rq = (struct ns_request){ .op = NS_OP_READ, .slba = 8, .nlb = 16, .iov = &iov, .iovcnt = 1,
-				  .md = buf.md, .pi = pi };
+	iov = (struct iovec){buf.data, 16 * 4096};
+	rq = (struct ns_request){.op = NS_OP_READ,
+				 .slba = 8,
+				 .nlb = 16,
+				 .iov = &iov,
+				 .iovcnt = 1,
+				 .md = buf.md,
+				 .pi = pi};
 	nst_log_capture();
 	ck_assert_int_eq(ns_submit_wait(ns, &rq), -EIO);
 	ck_assert_int_eq(rq.pi_error.tag, c->tag);
@@ -102,8 +108,8 @@ START_TEST(strict_read_detects_each_corruption)
 	ck_assert_uint_eq(nst_log_lines(), 1);
 	/* The blocks before it are fine. */
 	if (bad_lba > 8)
-		ck_assert_int_eq(ns_read_sync(ns, 8, (uint32_t)(bad_lba - 8), buf.data, buf.md, &pi),
-				 0);
+		ck_assert_int_eq(
+			ns_read_sync(ns, 8, (uint32_t)(bad_lba - 8), buf.data, buf.md, &pi), 0);
 	nst_buf_free(&buf);
 	ns_close(ns);
 	unlink(path);
@@ -114,9 +120,9 @@ START_TEST(strict_write_with_bad_pi_is_refused_and_not_written)
 {
 	struct pi_format fmt = nst_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct ns_pi_params pi = nst_pi(32, 0x10, PI_CHECK_ALL);
-	uint8_t raw[512], raw_md[8], zeros[512] = { 0 };
-	enum pi_tag want[] = { PI_TAG_GUARD, PI_TAG_APP, PI_TAG_REF };
-	size_t md_byte[] = { 0, 2, 7 };
+	uint8_t raw[512], raw_md[8], zeros[512] = {0};
+	enum pi_tag want[] = {PI_TAG_GUARD, PI_TAG_APP, PI_TAG_REF};
+	size_t md_byte[] = {0, 2, 7};
 	struct ns_request rq;
 	struct nst_buf buf;
 	struct iovec iov;
@@ -130,9 +136,14 @@ START_TEST(strict_write_with_bad_pi_is_refused_and_not_written)
 	for (int k = 0; k < 3; k++) {
 		nst_buf_fill(&buf, &fmt, 32, 0x10);
 		buf.md[2 * 8 + md_byte[k]] ^= 0x01; /* block 2 of 4: LBA 34 */
-		iov = (struct iovec){ buf.data, 4 * 512 };
-		rq = (struct ns_request){ .op = NS_OP_WRITE, .slba = 32, .nlb = 4, .iov = &iov,
-					  .iovcnt = 1, .md = buf.md, .pi = pi };
+		iov = (struct iovec){buf.data, 4 * 512};
+		rq = (struct ns_request){.op = NS_OP_WRITE,
+					 .slba = 32,
+					 .nlb = 4,
+					 .iov = &iov,
+					 .iovcnt = 1,
+					 .md = buf.md,
+					 .pi = pi};
 		ck_assert_int_eq(ns_submit_wait(ns, &rq), -EIO);
 		ck_assert_int_eq(rq.pi_error.tag, want[k]);
 		ck_assert_uint_eq(rq.pi_error.lba, 34);

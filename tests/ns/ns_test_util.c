@@ -72,7 +72,7 @@ void nst_make_image(const struct pi_format *fmt, uint64_t nlb, char *path, size_
 
 struct ns *nst_open(const char *path, const struct pi_format *fmt, bool strict)
 {
-	struct ns_options opts = { .format = fmt, .strict = strict };
+	struct ns_options opts = {.format = fmt, .strict = strict};
 	struct ns *ns = NULL;
 
 	ck_assert_int_eq(ns_open(path, &opts, &ns), 0);
@@ -98,9 +98,10 @@ void nst_buf_free(struct nst_buf *buf)
 
 void nst_buf_fill(struct nst_buf *buf, const struct pi_format *fmt, uint64_t slba, uint16_t app)
 {
-	size_t data_len = (size_t)buf->nlb * fmt->lba_size, md_len = (size_t)buf->nlb * fmt->md_size;
-	struct iovec iov = { .iov_base = buf->data, .iov_len = data_len };
-	struct pi_io io = { .lba = slba, .ref_tag = slba, .app_tag = app };
+	size_t data_len = (size_t)buf->nlb * fmt->lba_size,
+	       md_len = (size_t)buf->nlb * fmt->md_size;
+	struct iovec iov = {.iov_base = buf->data, .iov_len = data_len};
+	struct pi_io io = {.lba = slba, .ref_tag = slba, .app_tag = app};
 	struct pi_ctx ctx;
 
 	for (size_t i = 0; i < data_len; i += 8) {
@@ -132,8 +133,8 @@ uint64_t nst_md_offset(const struct pi_format *fmt, uint64_t nlb_total, uint64_t
 	return nlb_total * fmt->lba_size + lba * fmt->md_size;
 }
 
-void nst_raw_read(const char *path, const struct pi_format *fmt, uint64_t nlb_total,
-		  uint64_t lba, void *data, void *md)
+void nst_raw_read(const char *path, const struct pi_format *fmt, uint64_t nlb_total, uint64_t lba,
+		  void *data, void *md)
 {
 	int fd = open(path, O_RDONLY);
 
@@ -142,9 +143,9 @@ void nst_raw_read(const char *path, const struct pi_format *fmt, uint64_t nlb_to
 		ck_assert_int_eq(pread(fd, data, fmt->lba_size, (off_t)(lba * fmt->lba_size)),
 				 (ssize_t)fmt->lba_size);
 	if (md && fmt->md_size)
-		ck_assert_int_eq(pread(fd, md, fmt->md_size,
-				       (off_t)nst_md_offset(fmt, nlb_total, lba)),
-				 (ssize_t)fmt->md_size);
+		ck_assert_int_eq(
+			pread(fd, md, fmt->md_size, (off_t)nst_md_offset(fmt, nlb_total, lba)),
+			(ssize_t)fmt->md_size);
 	close(fd);
 }
 

@@ -40,8 +40,8 @@ void nst_buf_fill(struct nst_buf *buf, const struct pi_format *fmt, uint64_t slb
 struct ns_pi_params nst_pi(uint64_t slba, uint16_t app, uint8_t checks);
 
 /* Raw image access at the layout's offsets. */
-void nst_raw_read(const char *path, const struct pi_format *fmt, uint64_t nlb_total,
-		  uint64_t lba, void *data, void *md);
+void nst_raw_read(const char *path, const struct pi_format *fmt, uint64_t nlb_total, uint64_t lba,
+		  void *data, void *md);
 void nst_raw_write(const char *path, uint64_t offset, const void *buf, size_t len);
 uint64_t nst_md_offset(const struct pi_format *fmt, uint64_t nlb_total, uint64_t lba);
 

@@ -21,7 +21,7 @@
 
 #define NLB 128
 #define LBA 4096u
-#define MD 8u
+#define MD  8u
 #define OPS 320
 
 struct model_op {
@@ -66,9 +66,9 @@ static void image_read(const char *path, struct model *m)
 static void run_op(struct ns *ns, struct model_op *op)
 {
 	struct ns_pi_params pi = nst_pi(op->slba, 0x1, 0);
-	struct ns_request rq = { .op = op->kind == NS_WLOG_ZEROES ? NS_OP_WRITE_ZEROES
-								   : NS_OP_FLUSH,
-				 .slba = op->slba, .nlb = op->nlb };
+	struct ns_request rq = {.op = op->kind == NS_WLOG_ZEROES ? NS_OP_WRITE_ZEROES : NS_OP_FLUSH,
+				.slba = op->slba,
+				.nlb = op->nlb};
 
 	if (op->kind == NS_WLOG_WRITE)
 		ck_assert_int_eq(ns_write_sync(ns, op->slba, op->nlb, op->data,
@@ -150,7 +150,7 @@ START_TEST(log_records_every_write_and_flush_in_order)
 			ck_assert_mem_eq(e.md, ops[i].data + (size_t)e.nlb * LBA, e.nlb * MD);
 		}
 	}
-	ck_assert_int_eq(ns_wlog_get(log, OPS, &(struct ns_wlog_entry){ 0 }), -ENOENT);
+	ck_assert_int_eq(ns_wlog_get(log, OPS, &(struct ns_wlog_entry){0}), -ENOENT);
 	ns_wlog_free(log);
 	free_ops();
 	unlink(path);
@@ -158,11 +158,13 @@ START_TEST(log_records_every_write_and_flush_in_order)
 }
 END_TEST
 
-static void replay_exact(const struct ns_wlog *log, const char *base, const char *out,
-			 size_t upto, bool drop)
+static void replay_exact(const struct ns_wlog *log, const char *base, const char *out, size_t upto,
+			 bool drop)
 {
-	struct ns_wlog_replay_opts o = { .upto = upto, .drop_unflushed = drop,
-					 .reorder_unflushed = drop, .seed = nst_rand() };
+	struct ns_wlog_replay_opts o = {.upto = upto,
+					.drop_unflushed = drop,
+					.reorder_unflushed = drop,
+					.seed = nst_rand()};
 	static struct model got;
 
 	ck_assert_int_eq(ns_wlog_replay(log, base, out, &o), 0);
@@ -215,7 +217,7 @@ static void check_crash_image(const struct model *got, size_t durable, size_t up
 			  !memcmp(got->md[b], stable.md[b], MD);
 
 		for (size_t i = durable; !ok && i < upto; i++) {
-			struct model one = { 0 };
+			struct model one = {0};
 			const struct model_op *op = &ops[i];
 
 			if (op->kind == NS_WLOG_FLUSH || b < op->slba || b >= op->slba + op->nlb)
@@ -244,9 +246,10 @@ START_TEST(dropping_and_reordering_unflushed_writes_leaves_possible_states)
 	snprintf(again, sizeof(again), "%s.again", path);
 	for (int k = 0; k < 200; k++) {
 		size_t upto = 1 + nst_rand() % OPS, durable = 0;
-		struct ns_wlog_replay_opts o = { .upto = upto, .drop_unflushed = true,
-						 .reorder_unflushed = k % 2 == 0,
-						 .seed = nst_rand() };
+		struct ns_wlog_replay_opts o = {.upto = upto,
+						.drop_unflushed = true,
+						.reorder_unflushed = k % 2 == 0,
+						.seed = nst_rand()};
 
 		for (size_t i = 0; i < upto; i++)
 			if (ops[i].kind == NS_WLOG_FLUSH)
@@ -278,8 +281,8 @@ END_TEST
 START_TEST(log_records_what_reached_the_file_under_faults)
 {
 	struct pi_format fmt = nst_format(LBA, MD, PI_TYPE_NONE, PI_GUARD_16, false);
-	struct ns_fault lost = { .kind = NS_FAULT_LOST, .nth = 1 };
-	struct ns_fault moved = { .kind = NS_FAULT_MISDIRECT, .nth = 2, .target_lba = 70 };
+	struct ns_fault lost = {.kind = NS_FAULT_LOST, .nth = 1};
+	struct ns_fault moved = {.kind = NS_FAULT_MISDIRECT, .nth = 2, .target_lba = 70};
 	char path[256], out[300];
 	struct ns_wlog_entry e;
 	struct ns_wlog *log;
@@ -303,14 +306,12 @@ START_TEST(log_records_what_reached_the_file_under_faults)
 	ck_assert_uint_eq(ns_wlog_count(log), 2);
 	ck_assert_int_eq(ns_wlog_get(log, 0, &e), 0);
 	ck_assert_uint_eq(e.slba, 70);
-	ck_assert_int_eq(ns_wlog_replay(log, NULL, out,
-					&(struct ns_wlog_replay_opts){ .upto = 2 }),
+	ck_assert_int_eq(ns_wlog_replay(log, NULL, out, &(struct ns_wlog_replay_opts){.upto = 2}),
 			 0);
 	image_read(out, &img);
 	image_read(path, &live);
 	ck_assert(memcmp(&img, &live, sizeof(img)) == 0);
-	ck_assert_int_eq(ns_wlog_replay(log, NULL, out,
-					&(struct ns_wlog_replay_opts){ .upto = 3 }),
+	ck_assert_int_eq(ns_wlog_replay(log, NULL, out, &(struct ns_wlog_replay_opts){.upto = 3}),
 			 -EINVAL);
 	ns_wlog_free(log);
 	nst_buf_free(&buf);
