@@ -8,8 +8,8 @@
  * metadata buffer and the PI parameters the device should check (NVMe PRCHK semantics).
  *
  * File backend: a block whose data range is a hole in the image and whose stored metadata is
- * all zeros (never written: a fresh ftruncate'd image) reads back with all-0xFF metadata, the
- * PI escape, as QEMU's nvme-ns does (details in core/ns_file.c).
+ * all zeros (never written: a fresh ftruncate'd image) reads back with its PI tuple all 0xFF,
+ * the PI escape, as QEMU's nvme-ns does (details in core/ns_file.c).
  *
  * Completion: end_io runs on a completion thread of the namespace, once per request, after
  * every piece of it finished; rq->error is 0 or a negative errno. A request larger than the
@@ -57,7 +57,7 @@ enum ns_op {
 	NS_OP_READ,
 	NS_OP_WRITE,
 	NS_OP_FLUSH,
-	NS_OP_WRITE_ZEROES, /* data reads back as zeros, metadata as 0xFF (PI escape) */
+	NS_OP_WRITE_ZEROES, /* data reads back as zeros, PI tuple as 0xFF (escape) */
 	NS_OP_DEALLOCATE,   /* likewise */
 };
 

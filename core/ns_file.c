@@ -15,9 +15,10 @@
  * is one fdatasync (both descriptors share the inode); write zeroes and deallocate punch the data
  * range and fill its metadata with 0xFF, the PI escape.
  *
- * Never-written blocks (the QEMU rule, nvme_dif_mangle_mdata()): a read returns a block's
- * metadata as all 0xFF when the stored metadata is all zeros and the block's data range is a
- * hole in the image (lseek SEEK_DATA). Stored metadata that is not all zeros is returned as is,
+ * Never-written blocks (the QEMU rule, nvme_dif_mangle_mdata()): a read returns a block's PI
+ * tuple as all 0xFF (the escape; other metadata bytes stay zero, as QEMU returns them) when the
+ * stored metadata is all zeros and the block's data range is a hole in the image (lseek
+ * SEEK_DATA). Write zeroes and deallocate store that same escaped metadata. Stored metadata that is not all zeros is returned as is,
  * which spares written blocks the lseek. A fresh ftruncate'd image therefore reads as escaped PI
  * everywhere.
  *
@@ -66,7 +67,7 @@ struct file_cmd {
 	void *bounce;	  /* write: the data (and after it the metadata) that reach the file */
 	struct iovec bounce_iov;
 	void *bounce_md;
-	void *ones;	/* write zeroes/deallocate: nlb * md_size bytes of 0xFF */
+	void *ones;	/* write zeroes/deallocate: nlb blocks of escaped metadata */
 	size_t durable; /* flush with a write log: records complete at submission */
 };
 
@@ -126,6 +127,17 @@ static bool file_range_is_hole(int fd, struct hole_cursor *c, uint64_t start, ui
 	return end <= c->data;
 }
 
+/*
+ * The metadata QEMU returns for a deallocated block: the PI tuple all 0xFF (the escape), the
+ * other bytes zero. Without PI there is nothing to escape and it stays zero.
+ */
+static void file_escape_md(const struct ns *ns, uint8_t *md)
+{
+	memset(md, 0, ns->fmt.pi.md_size);
+	if (ns->pi.tuple_size)
+		memset(md + ns->pi.pi_offset, 0xFF, ns->pi.tuple_size);
+}
+
 static void file_fix_unwritten_md(struct ns *ns, struct ns_cmd *cmd)
 {
 	const struct file_ns *f = ns->backend_private;
@@ -138,7 +150,7 @@ static void file_fix_unwritten_md(struct ns *ns, struct ns_cmd *cmd)
 
 		if (mem_is_zero(md, md_size) &&
 		    file_range_is_hole(f->buf_fd, &cursor, start, start + lba_size))
-			memset(md, 0xFF, md_size);
+			file_escape_md(ns, md);
 	}
 }
 
@@ -322,7 +334,8 @@ static int file_prepare(struct ns *ns, struct ns_cmd *cmd)
 		fc = file_cmd_of(cmd);
 		if (!fc || !(fc->ones = malloc((size_t)cmd->nlb * ns->fmt.pi.md_size)))
 			return -ENOMEM;
-		memset(fc->ones, 0xFF, (size_t)cmd->nlb * ns->fmt.pi.md_size);
+		for (uint32_t i = 0; i < cmd->nlb; i++)
+			file_escape_md(ns, (uint8_t *)fc->ones + (size_t)i * ns->fmt.pi.md_size);
 		return 0;
 	}
 }
