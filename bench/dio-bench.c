@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dio-bench - direct I/O through the core API (core/dio: bounce copy, PI generate / verify,
+ * mapping, completion) against the same with PI off and against fio on a raw file.
+ *
+ * Three configurations run in one invocation, each on its own file in /var/tmp (O_DIRECT must
+ * reach a real filesystem):
+ *   - "PI"    : a guardfs image formatted 4096+8, PI type 1; one file, fully written first, so
+ *               the measured writes are overwrites of mapped blocks (the VM-image case);
+ *   - "no PI" : the same formatted 4096+0;
+ *   - "fio"   : fio (ioengine=io_uring, direct=1) on a raw file of the same size.
+ * Cases: 4 KiB random read and write, 1 MiB sequential read and write, each at QD 1 and QD 16.
+ * QD 16 through the core API is one thread keeping 16 requests in flight with the async API
+ * (dio_submit_read / dio_submit_write), or with -T 16 threads each doing sync requests (a FUSE
+ * daemon's worker threads); QD 1 uses the sync gfs_read / gfs_write on an O_DIRECT file, as
+ * the FUSE front end would.
+ *
+ * The machine may be shared: each case runs rounds of (PI, no PI, fio) back to back, the order
+ * rotating; the table shows each configuration's best round, and each ratio is the median of
+ * the per-round ratios (pairs measured under the same neighbours' load).
+ *
+ * Output: a table (MB/s and IOPS per configuration), then exactly two last lines:
+ *   pi_vs_nopi_ratio=X.XX  lowest PI / no-PI throughput ratio over the cases
+ *   dio_vs_fio_ratio=X.XX  lowest PI / fio throughput ratio over the cases
+ *
+ * Usage: dio-bench [-d DIR] [-m MiB] [-t SECONDS_PER_ROUND] [-r ROUNDS] [-c CASE] [-T]
+ * (-c runs only the cases whose name contains CASE; -T: QD 16 as 16 threads)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/dio.h"
+#include "core/gfs.h"
+#include "core/meta.h"
+#include "core/ns.h"
+
+#define MAX_QD 16
+
+struct bench_case {
+	const char *name;
+	const char *fio_rw;
+	bool write, random;
+	uint32_t bytes;
+	unsigned qd;
+};
+
+static const struct bench_case cases[] = {
+	{"4k randread qd1", "randread", false, true, 4096, 1},
+	{"4k randread qd16", "randread", false, true, 4096, 16},
+	{"4k randwrite qd1", "randwrite", true, true, 4096, 1},
+	{"4k randwrite qd16", "randwrite", true, true, 4096, 16},
+	{"1m read qd1", "read", false, false, 1u << 20, 1},
+	{"1m read qd16", "read", false, false, 1u << 20, 16},
+	{"1m write qd1", "write", true, false, 1u << 20, 1},
+	{"1m write qd16", "write", true, false, 1u << 20, 16},
+};
+#define NR_CASES (sizeof(cases) / sizeof(cases[0]))
+
+struct config {
+	const char *name;
+	char path[256];
+	struct gfs *gfs;
+	struct gfs_file *file;
+};
+
+static double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint64_t rnd_state = 0x9E3779B97F4A7C15ull;
+
+static uint64_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+static int config_setup(struct config *c, const char *dir, uint64_t file_bytes, bool pi)
+{
+	struct pi_format fmt = {4096,	     pi ? 8 : 0, pi ? PI_TYPE_1 : PI_TYPE_NONE,
+				PI_GUARD_16, false,	 PI_MD_SEPARATE};
+	struct ns_options o = {.format = &fmt};
+	struct meta_mkfs_params p = {0};
+	struct meta_owner owner = {0, 0};
+	uint64_t image = file_bytes + file_bytes / 8 + (64u << 20);
+	uint64_t nlb = image / (fmt.lba_size + fmt.md_size);
+	struct meta_attr attr;
+	struct ns *ns;
+	char *buf;
+	int fd, ret;
+
+	snprintf(c->path, sizeof(c->path), "%s/dio-bench-%s-XXXXXX", dir, pi ? "pi" : "nopi");
+	fd = mkstemp(c->path);
+	if (fd < 0 || ftruncate(fd, (off_t)(nlb * (fmt.lba_size + fmt.md_size))))
+		return -errno;
+	close(fd);
+	ret = ns_open(c->path, &o, &ns);
+	if (ret)
+		return ret;
+	p.sb.block_size = 4096;
+	ret = meta_mkfs(ns, &p, NULL);
+	ns_close(ns);
+	if (!ret)
+		ret = gfs_mount(c->path, NULL, &c->gfs);
+	if (!ret)
+		ret = meta_create(gfs_meta(c->gfs), META_ROOT_INO, "f", S_IFREG | 0644, &owner,
+				  &attr);
+	if (!ret)
+		ret = gfs_open(c->gfs, attr.ino, GFS_O_DIRECT, &c->file);
+	if (ret)
+		return ret;
+	/* Fill the file: the measured writes are overwrites of mapped blocks. */
+	buf = aligned_alloc(4096, 1u << 20);
+	memset(buf, 0x5A, 1u << 20);
+	for (uint64_t off = 0; off < file_bytes && !ret; off += 1u << 20)
+		if (gfs_write(c->file, buf, 1u << 20, off) != 1 << 20)
+			ret = -EIO;
+	free(buf);
+	return ret;
+}
+
+static void config_teardown(struct config *c)
+{
+	if (c->file)
+		gfs_release(c->file);
+	if (c->gfs)
+		gfs_unmount(c->gfs);
+	unlink(c->path);
+}
+
+/* ---- the core API at QD 16: one thread, async requests ---- */
+
+struct inflight {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned busy;
+	int error;
+};
+
+static void bench_end(void *arg, ssize_t result)
+{
+	struct inflight *in = arg;
+
+	pthread_mutex_lock(&in->lock);
+	in->busy--;
+	if (result < 0)
+		in->error = (int)result;
+	pthread_cond_signal(&in->cond);
+	pthread_mutex_unlock(&in->lock);
+}
+
+static uint64_t next_offset(const struct bench_case *bc, uint64_t file_bytes, uint64_t *seq)
+{
+	uint64_t off;
+
+	if (bc->random)
+		return (rnd() % (file_bytes / bc->bytes)) * bc->bytes;
+	off = *seq;
+	*seq = (*seq + bc->bytes) % file_bytes;
+	return off;
+}
+
+/* -T: QD 16 as 16 threads each doing sync requests (a FUSE daemon's worker threads). */
+static bool qd_threads;
+
+struct worker {
+	struct config *c;
+	const struct bench_case *bc;
+	uint64_t file_bytes, ios, seed;
+	unsigned idx;
+	double end;
+	char *buf;
+	int error;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	while (now_sec() < w->end) {
+		uint64_t off;
+		ssize_t got;
+
+		w->seed = w->seed * 6364136223846793005ull + 1442695040888963407ull;
+		/* Sequential: worker i takes every qd-th chunk: together, one sequential stream. */
+		off = w->bc->random
+			      ? ((w->seed >> 20) % (w->file_bytes / w->bc->bytes)) * w->bc->bytes
+			      : ((w->ios * w->bc->qd + w->idx) * w->bc->bytes) % w->file_bytes;
+		got = w->bc->write ? gfs_write(w->c->file, w->buf, w->bc->bytes, off)
+				   : gfs_read(w->c->file, w->buf, w->bc->bytes, off);
+		if (got != (ssize_t)w->bc->bytes) {
+			w->error = -EIO;
+			break;
+		}
+		w->ios++;
+	}
+	return NULL;
+}
+
+static double run_threads(struct config *c, const struct bench_case *bc, uint64_t file_bytes,
+			  double seconds, char *bufs)
+{
+	struct worker w[MAX_QD];
+	pthread_t th[MAX_QD];
+	double start = now_sec();
+	uint64_t ios = 0;
+
+	for (unsigned i = 0; i < bc->qd; i++) {
+		w[i] = (struct worker){c,     bc, file_bytes,	   0,
+				       rnd(), i,  start + seconds, bufs + (size_t)i * bc->bytes,
+				       0};
+		pthread_create(&th[i], NULL, worker_main, &w[i]);
+	}
+	for (unsigned i = 0; i < bc->qd; i++) {
+		pthread_join(th[i], NULL);
+		if (w[i].error)
+			return -1;
+		ios += w[i].ios;
+	}
+	return (double)ios * bc->bytes / (now_sec() - start);
+}
+
+/* Bytes per second of one case on one configuration for `seconds`. */
+static double run_core(struct config *c, const struct bench_case *bc, uint64_t file_bytes,
+		       double seconds, char *bufs)
+{
+	struct inflight in = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+	double start = now_sec(), end = start + seconds, elapsed;
+	uint64_t seq = 0, ios = 0;
+
+	if (qd_threads && bc->qd > 1)
+		return run_threads(c, bc, file_bytes, seconds, bufs);
+	while (now_sec() < end && !in.error) {
+		uint64_t off = next_offset(bc, file_bytes, &seq);
+		char *buf = bufs + (ios % MAX_QD) * (size_t)bc->bytes;
+		struct iovec iov = {buf, bc->bytes};
+		int ret;
+
+		if (bc->qd == 1) {
+			ssize_t got = bc->write ? gfs_write(c->file, buf, bc->bytes, off)
+						: gfs_read(c->file, buf, bc->bytes, off);
+
+			if (got != (ssize_t)bc->bytes)
+				return -1;
+			ios++;
+			continue;
+		}
+		pthread_mutex_lock(&in.lock);
+		while (in.busy >= bc->qd)
+			pthread_cond_wait(&in.cond, &in.lock);
+		in.busy++;
+		pthread_mutex_unlock(&in.lock);
+		ret = bc->write ? dio_submit_write(c->file, &iov, 1, off, bench_end, &in)
+				: dio_submit_read(c->file, &iov, 1, off, bench_end, &in);
+		if (ret)
+			return -1;
+		ios++;
+	}
+	pthread_mutex_lock(&in.lock);
+	while (in.busy)
+		pthread_cond_wait(&in.cond, &in.lock);
+	pthread_mutex_unlock(&in.lock);
+	elapsed = now_sec() - start;
+	return in.error ? -1 : (double)ios * bc->bytes / elapsed;
+}
+
+/* ---- fio on a raw file ---- */
+
+static double json_number_after(const char *json, const char *section, const char *key)
+{
+	const char *p = strstr(json, section);
+
+	if (!p || !(p = strstr(p, key)))
+		return -1;
+	p = strchr(p + strlen(key), ':');
+	return p ? strtod(p + 1, NULL) : -1;
+}
+
+static double run_fio(const char *file, const struct bench_case *bc, uint64_t file_bytes,
+		      double seconds)
+{
+	const char *section = bc->write ? "\"write\" : {" : "\"read\" : {";
+	size_t len = 0, cap = 1 << 16;
+	char cmd[1024], *json = malloc(cap);
+	double bw;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+		 "fio --name=diobench --filename=%s --ioengine=io_uring --direct=1 --rw=%s "
+		 "--bs=%u --iodepth=%u --size=%llu --time_based --runtime=%d --norandommap "
+		 "--randrepeat=0 --output-format=json 2>/dev/null",
+		 file, bc->fio_rw, bc->bytes, bc->qd, (unsigned long long)file_bytes,
+		 (int)(seconds + 0.5) ?: 1);
+	p = popen(cmd, "r");
+	if (!p || !json) {
+		free(json);
+		return -1;
+	}
+	for (size_t got; (got = fread(json + len, 1, cap - len - 1, p)) > 0;) {
+		len += got;
+		if (len + 1 == cap)
+			json = realloc(json, cap *= 2);
+	}
+	json[len] = '\0';
+	bw = pclose(p) == 0 ? json_number_after(json, section, "\"bw_bytes\"") : -1;
+	free(json);
+	return bw;
+}
+
+static int raw_setup(char *path, size_t size, const char *dir, uint64_t file_bytes)
+{
+	char *buf = aligned_alloc(4096, 1u << 20);
+	int fd, ret = 0;
+
+	snprintf(path, size, "%s/dio-bench-raw-XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd < 0 || !buf)
+		return -errno;
+	memset(buf, 0x5A, 1u << 20);
+	for (uint64_t off = 0; off < file_bytes && !ret; off += 1u << 20)
+		if (pwrite(fd, buf, 1u << 20, (off_t)off) != 1 << 20)
+			ret = -EIO;
+	fsync(fd);
+	close(fd);
+	free(buf);
+	return ret;
+}
+
+static double max_d(double a, double b)
+{
+	return a > b ? a : b;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * One case: rounds of (PI, no PI, fio) back to back, the order rotating each round. Each
+ * side's throughput is its best round; each ratio is the median of the per-round ratios, so
+ * that a neighbour who loads the machine slows both sides of a pair, not one side of the
+ * comparison.
+ */
+static int run_case(struct config *cfg, const char *raw, const struct bench_case *bc,
+		    uint64_t file_bytes, double seconds, int rounds, char *bufs, double *pi_vs_nopi,
+		    double *dio_vs_fio)
+{
+	double best[3] = {0}, pn[64], pf[64], m_pn, m_pf;
+
+	for (int r = 0; r < rounds && r < 64; r++) {
+		double got[3];
+
+		for (int j = 0; j < 3; j++) {
+			int i = (j + r) % 3;
+
+			got[i] = i < 2 ? run_core(&cfg[i], bc, file_bytes, seconds, bufs)
+				       : run_fio(raw, bc, file_bytes, seconds);
+			if (got[i] <= 0)
+				return -EIO;
+			best[i] = max_d(best[i], got[i]);
+		}
+		pn[r] = got[0] / got[1];
+		pf[r] = got[0] / got[2];
+	}
+	m_pn = median(pn, rounds < 64 ? rounds : 64);
+	m_pf = median(pf, rounds < 64 ? rounds : 64);
+	printf("%-18s %9.1f %9.1f %9.1f %9.0f %9.0f %9.0f %8.2f %8.2f\n", bc->name, best[0] / 1e6,
+	       best[1] / 1e6, best[2] / 1e6, best[0] / bc->bytes, best[1] / bc->bytes,
+	       best[2] / bc->bytes, m_pn, m_pf);
+	fflush(stdout);
+	if (m_pn < *pi_vs_nopi)
+		*pi_vs_nopi = m_pn;
+	if (m_pf < *dio_vs_fio)
+		*dio_vs_fio = m_pf;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = "/var/tmp";
+	uint64_t file_bytes = 256ull << 20;
+	double seconds = 1.0, pi_vs_nopi = 1e9, dio_vs_fio = 1e9;
+	struct config cfg[2] = {{.name = "PI"}, {.name = "no PI"}};
+	char raw[256], *bufs;
+	const char *only = NULL;
+	int rounds = 5, opt, ret = 0;
+
+	while ((opt = getopt(argc, argv, "d:m:t:r:c:T")) != -1) {
+		if (opt == 'd')
+			dir = optarg;
+		else if (opt == 'm')
+			file_bytes = strtoull(optarg, NULL, 0) << 20;
+		else if (opt == 't')
+			seconds = strtod(optarg, NULL);
+		else if (opt == 'r')
+			rounds = atoi(optarg);
+		else if (opt == 'c')
+			only = optarg;
+		else if (opt == 'T')
+			qd_threads = true;
+		else {
+			fprintf(stderr,
+				"usage: %s [-d DIR] [-m MiB] [-t SECONDS] [-r ROUNDS] [-c CASE] "
+				"[-T]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	bufs = aligned_alloc(4096, (size_t)MAX_QD << 20);
+	memset(bufs, 0x33, (size_t)MAX_QD << 20);
+	for (int i = 0; i < 2 && !ret; i++)
+		ret = config_setup(&cfg[i], dir, file_bytes, i == 0);
+	if (!ret)
+		ret = raw_setup(raw, sizeof(raw), dir, file_bytes);
+	if (ret) {
+		fprintf(stderr, "dio-bench: setup failed: %s\n", strerror(-ret));
+		goto out;
+	}
+	printf("dio-bench: %llu MiB files in %s, %.1f s per round, %d rounds per case\n",
+	       (unsigned long long)(file_bytes >> 20), dir, seconds, rounds);
+	printf("%-18s %9s %9s %9s %9s %9s %9s %8s %8s\n", "case", "PI MB/s", "noPI MB/s",
+	       "fio MB/s", "PI IOPS", "noPI IOPS", "fio IOPS", "PI/noPI", "PI/fio");
+	for (unsigned k = 0; k < NR_CASES && !ret; k++)
+		if (!only || strstr(cases[k].name, only))
+			ret = run_case(cfg, raw, &cases[k], file_bytes, seconds, rounds, bufs,
+				       &pi_vs_nopi, &dio_vs_fio);
+	unlink(raw);
+out:
+	for (int i = 0; i < 2; i++)
+		config_teardown(&cfg[i]);
+	free(bufs);
+	if (ret)
+		fprintf(stderr, "dio-bench: a case failed\n");
+	printf("pi_vs_nopi_ratio=%.2f\n", ret ? 0.0 : pi_vs_nopi);
+	printf("dio_vs_fio_ratio=%.2f\n", ret ? 0.0 : dio_vs_fio);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dio_iter.c - the mapping walk of a direct request and its pieces (iomap_dio_iter,
+ * iomap_dio_bio_iter with IOMAP_DIO_BOUNCE and IOMAP_F_INTEGRITY), and the pieces' completion.
+ *
+ * Each mapping (meta_map_begin) is cut into pieces of at most one bounce slot, so that a piece
+ * is one device command. Reads: holes and unwritten extents are zeroed in the caller's buffer
+ * without I/O; a mapped range is read into bounce slots and, at the piece's completion on the
+ * namespace thread, verified block by block (pi_verify_copy), so a failing block is never
+ * copied out; a block carrying the PI escape counts as failed, since guardfs never writes it on
+ * data. Writes: the payload is copied into the slot with PI generated in the same pass
+ * (pi_copy_generate), owner tag and LBA ref tag as the buffered path verifies them; for an
+ * unwritten or new block the sub-block head and tail come from a zero block in the same copy,
+ * so the whole fs block is defined, with PI, when it turns MAPPED.
+ *
+ * Each piece holds a reference of its request and its bounce slot; it gives the slot back
+ * before dropping the reference, so a request completes only after all its resources are free.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dio_internal.h"
+#include "core/log.h"
+
+struct dio_piece {
+	struct ns_request rq;
+	struct dio *dio;
+	struct dio_bounce b;
+	uint64_t fpos; /* file offset of the first byte of the bounce */
+	uint64_t lba;
+	uint32_t nlb;
+	struct iovec data;  /* the bounce, as the namespace's data iovec */
+	struct iovec iov[]; /* dio->iovcnt + 2: caller slices (and zero head/tail for writes) */
+};
+
+/* ---- iovec helpers ---- */
+
+int dio_iov_slice(const struct iovec *iov, int iovcnt, size_t off, size_t len, struct iovec *out,
+		  int max)
+{
+	int used = 0;
+
+	for (int i = 0; i < iovcnt && len; i++) {
+		size_t n;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		n = iov[i].iov_len - off < len ? iov[i].iov_len - off : len;
+		if (used == max)
+			return -EINVAL;
+		out[used].iov_base = (char *)iov[i].iov_base + off;
+		out[used++].iov_len = n;
+		len -= n;
+		off = 0;
+	}
+	return len ? -EINVAL : used;
+}
+
+static void dio_iov_copy_to(const struct iovec *iov, int iovcnt, const char *src)
+{
+	for (int i = 0; i < iovcnt; i++) {
+		memcpy(iov[i].iov_base, src, iov[i].iov_len);
+		src += iov[i].iov_len;
+	}
+}
+
+/* Zero len bytes of the caller's read buffer at request offset off (holes, unwritten). */
+static void dio_zero_user(struct dio *dio, uint64_t off, uint64_t len)
+{
+	uint64_t skip = off;
+
+	for (int i = 0; i < dio->iovcnt && len; i++) {
+		uint64_t n;
+
+		if (skip >= dio->iov[i].iov_len) {
+			skip -= dio->iov[i].iov_len;
+			continue;
+		}
+		n = gfs_min(dio->iov[i].iov_len - skip, len);
+		memset((char *)dio->iov[i].iov_base + skip, 0, n);
+		len -= n;
+		skip = 0;
+	}
+}
+
+/* ---- pieces ---- */
+
+static struct dio_piece *dio_piece_alloc(struct dio *dio, uint64_t fpos, uint64_t addr,
+					 uint64_t bytes)
+{
+	struct gfs *gfs = dio->gi->gfs;
+	struct dio_piece *piece =
+		malloc(sizeof(*piece) + (size_t)(dio->iovcnt + 2) * sizeof(struct iovec));
+
+	if (!piece)
+		return NULL;
+	memset(piece, 0, sizeof(*piece));
+	piece->dio = dio;
+	piece->fpos = fpos;
+	piece->lba = addr / gfs->lba_size;
+	piece->nlb = (uint32_t)(bytes / gfs->lba_size);
+	dio_pool_get(&dio->ctl->pool, &piece->b);
+	piece->data = (struct iovec){piece->b.data, bytes};
+	return piece;
+}
+
+static void dio_piece_free(struct dio_piece *piece)
+{
+	dio_pool_put(&piece->dio->ctl->pool, &piece->b);
+	free(piece);
+}
+
+/* Hands the piece to the namespace; it then owns a reference of the request. */
+static int dio_piece_submit(struct dio_piece *piece, enum ns_op op, ns_end_io_fn end_io)
+{
+	struct dio *dio = piece->dio;
+	struct ns_request *rq = &piece->rq;
+	int ret;
+
+	rq->op = op;
+	rq->slba = piece->lba;
+	rq->nlb = piece->nlb;
+	rq->iov = &piece->data;
+	rq->iovcnt = 1;
+	rq->md = piece->b.md;
+	rq->pi = gfs_data_ns_pi(dio->gi, piece->lba);
+	rq->fua = op == NS_OP_WRITE && (dio->flags & DIO_FUA);
+	rq->end_io = end_io;
+	rq->private = piece;
+	atomic_fetch_add(&dio->pending, 1);
+	atomic_fetch_add_explicit(&dio->ctl->pieces, 1, memory_order_relaxed);
+	if (rq->fua)
+		atomic_fetch_add_explicit(&dio->ctl->fua_writes, 1, memory_order_relaxed);
+	ret = ns_submit(dio->gi->gfs->ns, rq);
+	if (ret) {
+		/* Never queued: end_io will not run. The submitter's reference keeps dio alive. */
+		atomic_fetch_sub(&dio->pending, 1);
+		dio_piece_free(piece);
+	}
+	return ret;
+}
+
+static void dio_log_pi_error(struct dio *dio, uint64_t fpos, const struct pi_error *pe)
+{
+	struct gfs *gfs = dio->gi->gfs;
+
+	atomic_fetch_add(&gfs->ctr.pi_errors, 1);
+	atomic_fetch_add(&dio->ctl->pi_errors, 1);
+	gfs_err("inode %llu offset %llu LBA %llu: direct read: PI %s check failed (expected "
+		"0x%llx, found 0x%llx)",
+		(unsigned long long)dio->gi->ino,
+		(unsigned long long)(fpos + (uint64_t)pe->block * gfs->lba_size),
+		(unsigned long long)pe->lba, pi_tag_name(pe->tag), (unsigned long long)pe->expected,
+		(unsigned long long)pe->found);
+}
+
+/*
+ * The PI escape (app tag 0xFFFF) makes a verifier skip a block; guardfs never writes it on
+ * data, so on a MAPPED block it means the block was never written (a lost, torn or misdirected
+ * write, or stale space): report it as an app tag failure instead of returning what is there.
+ */
+static int dio_find_escape(struct dio_piece *piece, uint32_t nblocks, struct pi_error *pe)
+{
+	const struct gfs *gfs = piece->dio->gi->gfs;
+	uint32_t app_off = gfs->pi.pi_offset + (gfs->pi.fmt.guard == PI_GUARD_64 ? 8 : 2);
+	const unsigned char *md = piece->b.md;
+
+	if (!gfs->pi_on)
+		return -1;
+	for (uint32_t i = 0; i < nblocks; i++, md += gfs->md_size) {
+		if (md[app_off] != 0xFF || md[app_off + 1] != 0xFF)
+			continue;
+		*pe = (struct pi_error){.block = i,
+					.lba = piece->lba + i,
+					.tag = PI_TAG_APP,
+					.expected = meta_owner_tag(piece->dio->gi->mi),
+					.found = PI_APP_ESCAPE};
+		return (int)i;
+	}
+	return -1;
+}
+
+/*
+ * Verify the piece's blocks and copy the verified bytes below read_end to the caller. A
+ * partial last block (EOF inside an LBA) is verified whole and copied in part.
+ */
+static int dio_read_deliver(struct dio_piece *piece)
+{
+	struct dio *dio = piece->dio;
+	struct gfs *gfs = dio->gi->gfs;
+	uint64_t bytes = gfs_min((uint64_t)piece->nlb * gfs->lba_size, dio->read_end - piece->fpos);
+	uint32_t nfull = (uint32_t)(bytes / gfs->lba_size), rem = bytes % gfs->lba_size;
+	struct pi_io pio = gfs_data_pi_io(dio->gi, piece->lba);
+	uint64_t uoff = piece->fpos - dio->pos;
+	struct pi_error pe = {0}, esc_pe;
+	int cnt, ret = 0, esc = dio_find_escape(piece, nfull + (rem ? 1 : 0), &esc_pe);
+
+	if (esc >= 0)
+		nfull = (uint32_t)esc; /* verify and deliver what comes before it */
+	if (nfull) {
+		cnt = dio_iov_slice(dio->iov, dio->iovcnt, uoff, (size_t)nfull * gfs->lba_size,
+				    piece->iov, dio->iovcnt + 2);
+		ret = cnt < 0 ? cnt
+			      : pi_verify_copy(&gfs->pi, piece->b.data, piece->b.md, piece->iov,
+					       cnt, nfull, &pio, &pe);
+	}
+	if (!ret && esc >= 0) {
+		pe = esc_pe;
+		ret = -EIO;
+	}
+	if (!ret && rem) {
+		struct iovec blk = {(char *)piece->b.data + (size_t)nfull * gfs->lba_size,
+				    gfs->lba_size};
+		void *md = piece->b.md ? (char *)piece->b.md + (size_t)nfull * gfs->md_size : NULL;
+
+		pio = gfs_data_pi_io(dio->gi, piece->lba + nfull);
+		ret = pi_verify(&gfs->pi, &blk, 1, md, 1, &pio, &pe);
+		if (ret == -EIO)
+			pe.block += nfull;
+		cnt = ret ? 0
+			  : dio_iov_slice(dio->iov, dio->iovcnt,
+					  uoff + (size_t)nfull * gfs->lba_size, rem, piece->iov,
+					  dio->iovcnt + 2);
+		if (cnt < 0)
+			ret = cnt;
+		else if (!ret)
+			dio_iov_copy_to(piece->iov, cnt, blk.iov_base);
+	}
+	if (ret == -EIO)
+		dio_log_pi_error(dio, piece->fpos, &pe);
+	return ret;
+}
+
+static void dio_read_end_io(struct ns_request *rq)
+{
+	struct dio_piece *piece = rq->private;
+	struct dio *dio = piece->dio;
+	int ret = rq->error;
+
+	if (ret) {
+		if (rq->pi_error.tag != PI_TAG_NONE)
+			dio_log_pi_error(dio, piece->fpos, &rq->pi_error);
+		else
+			gfs_err("inode %llu offset %llu LBA %llu: direct read of %u blocks failed: "
+				"%s",
+				(unsigned long long)dio->gi->ino, (unsigned long long)piece->fpos,
+				(unsigned long long)piece->lba, piece->nlb, strerror(-ret));
+	} else if (!atomic_load(&dio->error)) {
+		ret = dio_read_deliver(piece);
+	}
+	if (ret)
+		dio_set_error(dio, ret);
+	dio_piece_free(piece);
+	dio_put(dio, true);
+}
+
+static void dio_write_end_io(struct ns_request *rq)
+{
+	struct dio_piece *piece = rq->private;
+	struct dio *dio = piece->dio;
+
+	if (rq->error)
+		dio_set_error(dio, rq->error);
+	dio_piece_free(piece);
+	dio_put(dio, true);
+}
+
+/* ---- reads ---- */
+
+static int dio_read_mapped(struct dio *dio, const struct meta_map *map, uint64_t pos, uint64_t end)
+{
+	size_t slot = dio->ctl->pool.slot_bytes;
+
+	while (pos < end && !atomic_load(&dio->error)) {
+		uint64_t n = gfs_min(end - pos, slot);
+		struct dio_piece *piece =
+			dio_piece_alloc(dio, pos, map->addr + (pos - map->offset), n);
+		int ret;
+
+		if (!piece)
+			return -ENOMEM;
+		ret = dio_piece_submit(piece, NS_OP_READ, dio_read_end_io);
+		if (ret)
+			return ret;
+		pos += n;
+	}
+	return 0;
+}
+
+/* iomap_dio_iter for reads: device range [pos, round_up(read_end, lba)). */
+int dio_read_iter(struct dio *dio)
+{
+	struct gfs_inode *gi = dio->gi;
+	uint64_t end = gfs_round_up(dio->read_end, gi->gfs->lba_size);
+	uint64_t pos = dio->pos;
+
+	while (pos < end && !atomic_load(&dio->error)) {
+		struct meta_map map;
+		uint64_t mend;
+		int ret = meta_map_begin(gi->mi, pos, end - pos, 0, &map);
+
+		if (ret)
+			return ret;
+		mend = gfs_min(map.offset + map.length, end);
+		switch (map.type) {
+		case META_MAP_HOLE:
+		case META_MAP_UNWRITTEN:
+			dio_zero_user(dio, pos - dio->pos,
+				      gfs_min(mend, dio->read_end) - gfs_min(pos, dio->read_end));
+			break;
+		case META_MAP_MAPPED:
+			ret = dio_read_mapped(dio, &map, pos, mend);
+			break;
+		default:
+			/* Dirty cached data was written back under our lock: nothing can be here.
+			 */
+			gfs_err("inode %llu offset %llu: direct read collides with delayed "
+				"allocation",
+				(unsigned long long)gi->ino, (unsigned long long)pos);
+			ret = -EIO;
+		}
+		if (ret)
+			return ret;
+		pos = mend;
+	}
+	return 0;
+}
+
+/* ---- writes ---- */
+
+/*
+ * One write piece covering file bytes [c, ce) at device address addr: zeros below pos and from
+ * mend up (sub-block head and tail of an unwritten block), the caller's payload in between,
+ * copied into the bounce with PI generated in the same pass.
+ */
+static int dio_write_piece(struct dio *dio, uint64_t c, uint64_t ce, uint64_t addr, uint64_t pos,
+			   uint64_t mend)
+{
+	struct gfs *gfs = dio->gi->gfs;
+	struct dio_piece *piece = dio_piece_alloc(dio, c, addr, ce - c);
+	uint64_t lo = c > pos ? c : pos, hi = ce < mend ? ce : mend;
+	struct pi_io pio;
+	int cnt = 0, n, ret;
+
+	if (!piece)
+		return -ENOMEM;
+	if (lo > c)
+		piece->iov[cnt++] = (struct iovec){dio->ctl->zero_block, lo - c};
+	n = dio_iov_slice(dio->iov, dio->iovcnt, lo - dio->pos, hi - lo, piece->iov + cnt,
+			  dio->iovcnt);
+	if (n < 0) {
+		dio_piece_free(piece);
+		return n;
+	}
+	cnt += n;
+	if (ce > hi)
+		piece->iov[cnt++] = (struct iovec){dio->ctl->zero_block, ce - hi};
+	/* Metadata bytes outside the tuple are not ours to define: keep them deterministic. */
+	if (piece->b.md && gfs->md_size > gfs->pi.tuple_size)
+		memset(piece->b.md, 0, (size_t)piece->nlb * gfs->md_size);
+	pio = gfs_data_pi_io(dio->gi, piece->lba);
+	ret = pi_copy_generate(&gfs->pi, piece->iov, cnt, piece->b.data, piece->b.md, piece->nlb,
+			       &pio);
+	if (ret) {
+		dio_piece_free(piece);
+		return ret;
+	}
+	return dio_piece_submit(piece, NS_OP_WRITE, dio_write_end_io);
+}
+
+static int dio_write_mapping(struct dio *dio, const struct meta_map *map, uint64_t pos,
+			     uint64_t mend)
+{
+	uint32_t bs = dio->gi->gfs->block_size;
+	size_t slot = dio->ctl->pool.slot_bytes;
+	bool zero = map->type == META_MAP_UNWRITTEN || (map->flags & META_MAP_F_NEW);
+	uint64_t c = zero ? gfs_round_down(pos, bs) : pos;
+	uint64_t wend = zero ? gfs_round_up(mend, bs) : mend;
+
+	if (map->type != META_MAP_MAPPED && map->type != META_MAP_UNWRITTEN) {
+		gfs_err("inode %llu offset %llu: direct write found no allocated space",
+			(unsigned long long)dio->gi->ino, (unsigned long long)pos);
+		return -EIO;
+	}
+	if (zero)
+		dio->flags |= DIO_ALLOCATED;
+	while (c < wend && !atomic_load(&dio->error)) {
+		uint64_t ce = gfs_min(wend, c + slot);
+		int ret = dio_write_piece(dio, c, ce, map->addr + (c - map->offset), pos, mend);
+
+		if (ret)
+			return ret;
+		c = ce;
+	}
+	return 0;
+}
+
+/* iomap_dio_iter for writes. Overwrites only report mappings: they hold the lock shared. */
+int dio_write_iter(struct dio *dio, bool overwrite)
+{
+	unsigned flags = overwrite ? META_MAP_REPORT : META_MAP_WRITE | META_MAP_DIRECT;
+	struct gfs_inode *gi = dio->gi;
+	uint64_t pos = dio->pos, end = dio->pos + dio->len;
+
+	while (pos < end && !atomic_load(&dio->error)) {
+		struct meta_map map;
+		uint64_t mend;
+		int ret = meta_map_begin(gi->mi, pos, end - pos, flags, &map);
+
+		if (ret)
+			return ret;
+		mend = gfs_min(map.offset + map.length, end);
+		ret = dio_write_mapping(dio, &map, pos, mend);
+		if (ret)
+			return ret;
+		pos = mend;
+	}
+	return 0;
+}
+
+/* Under the shared lock: all of [pos, end) MAPPED inside i_size, so nothing is allocated. */
+bool dio_is_overwrite(struct gfs_inode *gi, uint64_t pos, uint64_t end)
+{
+	if (end > meta_size_read(gi->mi))
+		return false;
+	while (pos < end) {
+		struct meta_map map;
+
+		if (meta_map_begin(gi->mi, pos, end - pos, META_MAP_REPORT, &map) ||
+		    map.type != META_MAP_MAPPED)
+			return false;
+		pos = map.offset + map.length;
+	}
+	return true;
+}
+
+/* Takes the inode lock for a write and writes back / invalidates the cache over the range. */
