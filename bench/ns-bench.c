@@ -22,7 +22,8 @@
  * rounds and reports each side's best round, with its CPU time per I/O (ours from getrusage,
  * fio's from its usr_cpu + sys_cpu), which noise disturbs less than throughput.
  *
- * Usage: ns-bench [-f FILE] [-s GiB] [-t SECONDS_PER_ROUND] [-r ROUNDS] [-k] (keep the file)
+ * Usage: ns-bench [-f FILE] [-s GiB] [-t SECONDS_PER_ROUND] [-r ROUNDS] [-c CASE] [-k]
+ * (-c runs the cases whose name contains CASE; -k keeps the file)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,9 +41,9 @@
 #include "core/ns.h"
 #include "pi/pi.h"
 
-#define LBA 4096u
-#define MD 8u
-#define APP 0x1234
+#define LBA    4096u
+#define MD     8u
+#define APP    0x1234
 #define MAX_QD 32
 
 struct bench_case {
@@ -55,12 +56,12 @@ struct bench_case {
 };
 
 static const struct bench_case cases[] = {
-	{ "4k randread qd1", "randread", false, true, 4096, 1 },
-	{ "4k randread qd32", "randread", false, true, 4096, 32 },
-	{ "1m seqread qd8", "read", false, false, 1 << 20, 8 },
-	{ "4k randwrite qd1", "randwrite", true, true, 4096, 1 },
-	{ "4k randwrite qd32", "randwrite", true, true, 4096, 32 },
-	{ "1m seqwrite qd8", "write", true, false, 1 << 20, 8 },
+	{"4k randread qd1", "randread", false, true, 4096, 1},
+	{"4k randread qd32", "randread", false, true, 4096, 32},
+	{"1m seqread qd8", "read", false, false, 1 << 20, 8},
+	{"4k randwrite qd1", "randwrite", true, true, 4096, 1},
+	{"4k randwrite qd32", "randwrite", true, true, 4096, 32},
+	{"1m seqwrite qd8", "write", true, false, 1 << 20, 8},
 };
 
 struct bench;
@@ -129,11 +130,11 @@ static uint64_t bench_next_lba(struct bench *b, struct slot *s)
 static void bench_prepare(struct bench *b, struct slot *s)
 {
 	uint64_t lba = bench_next_lba(b, s);
-	struct pi_io io = { .lba = lba, .ref_tag = lba, .app_tag = APP };
+	struct pi_io io = {.lba = lba, .ref_tag = lba, .app_tag = APP};
 
 	s->rq.slba = lba;
-	s->rq.pi = (struct ns_pi_params){ .ref_tag = lba, .app_tag = APP, .app_mask = 0xFFFF,
-					  .checks = PI_CHECK_ALL };
+	s->rq.pi = (struct ns_pi_params){
+		.ref_tag = lba, .app_tag = APP, .app_mask = 0xFFFF, .checks = PI_CHECK_ALL};
 	if (b->c->write)
 		pi_generate(&b->pi, &s->iov, 1, s->md, b->blocks, &io);
 }
@@ -152,8 +153,11 @@ static void bench_end_io(struct ns_request *rq)
 	struct bench *b = s->b;
 
 	if (!rq->error && !b->c->write) {
-		struct pi_io io = { .lba = rq->slba, .ref_tag = rq->slba, .app_tag = APP,
-				    .app_mask = 0xFFFF, .checks = PI_CHECK_ALL };
+		struct pi_io io = {.lba = rq->slba,
+				   .ref_tag = rq->slba,
+				   .app_tag = APP,
+				   .app_mask = 0xFFFF,
+				   .checks = PI_CHECK_ALL};
 
 		if (pi_verify(&b->pi, &s->iov, 1, s->md, b->blocks, &io, NULL))
 			atomic_fetch_add(&b->errors, 1);
@@ -194,8 +198,8 @@ static int bench_slots_alloc(struct bench *b, uint32_t blocks)
 }
 
 /* Run one case on our engine for seconds; returns bytes per second. */
-static double bench_ours(struct bench *b, const struct bench_case *c, double seconds,
-			 double *iops, double *cpu_us)
+static double bench_ours(struct bench *b, const struct bench_case *c, double seconds, double *iops,
+			 double *cpu_us)
 {
 	double start, elapsed, cpu = cpu_sec();
 
@@ -210,10 +214,14 @@ static double bench_ours(struct bench *b, const struct bench_case *c, double sec
 	for (unsigned i = 0; i < c->qd; i++) {
 		struct slot *s = &b->slots[i];
 
-		s->iov = (struct iovec){ s->data, (size_t)b->blocks * LBA };
-		s->rq = (struct ns_request){ .op = c->write ? NS_OP_WRITE : NS_OP_READ,
-					     .nlb = b->blocks, .iov = &s->iov, .iovcnt = 1,
-					     .md = s->md, .end_io = bench_end_io, .private = s };
+		s->iov = (struct iovec){s->data, (size_t)b->blocks * LBA};
+		s->rq = (struct ns_request){.op = c->write ? NS_OP_WRITE : NS_OP_READ,
+					    .nlb = b->blocks,
+					    .iov = &s->iov,
+					    .iovcnt = 1,
+					    .md = s->md,
+					    .end_io = bench_end_io,
+					    .private = s};
 		bench_prepare(b, s);
 		if (ns_submit(b->ns, &s->rq)) {
 			fprintf(stderr, "ns-bench: submit failed\n");
@@ -290,10 +298,10 @@ static int bench_prefill(struct bench *b)
 	struct slot *s = &b->slots[0];
 	double start = now_sec();
 
-	s->iov = (struct iovec){ s->data, 256 * LBA };
+	s->iov = (struct iovec){s->data, 256 * LBA};
 	for (uint64_t done = 0; done < requests; done++) {
 		uint64_t lba = done * 256;
-		struct pi_io io = { .lba = lba, .ref_tag = lba, .app_tag = APP };
+		struct pi_io io = {.lba = lba, .ref_tag = lba, .app_tag = APP};
 		int ret;
 
 		pi_generate(&b->pi, &s->iov, 1, s->md, 256, &io);
@@ -312,19 +320,24 @@ struct result {
 };
 
 /*
- * Alternate our engine and fio rounds times and keep each one's best round: the machine is
- * shared, and the best round is the one least disturbed by others.
+ * Alternate our engine and fio rounds times, each going first in every other round, and keep
+ * each one's best round: the machine is shared, and the best round is the one least disturbed
+ * by others.
  */
-static int run_case(struct bench *b, const char *file, const struct bench_case *c,
-		    double seconds, int rounds, struct result *ours, struct result *fio)
+static int run_case(struct bench *b, const char *file, const struct bench_case *c, double seconds,
+		    int rounds, struct result *ours, struct result *fio)
 {
 	memset(ours, 0, sizeof(*ours));
 	memset(fio, 0, sizeof(*fio));
 	for (int r = 0; r < rounds; r++) {
 		struct result o, f;
 
-		o.bw = bench_ours(b, c, seconds, &o.iops, &o.cpu_us);
+		/* Whoever runs second finds the host's caches warm: take turns. */
+		if (r % 2 == 0)
+			o.bw = bench_ours(b, c, seconds, &o.iops, &o.cpu_us);
 		f.bw = bench_fio(file, b->nlb * LBA, c, seconds, &f.iops, &f.cpu_us);
+		if (r % 2 == 1)
+			o.bw = bench_ours(b, c, seconds, &o.iops, &o.cpu_us);
 		if (f.bw <= 0) {
 			fprintf(stderr, "ns-bench: fio failed for %s (is fio installed?)\n",
 				c->name);
@@ -350,68 +363,63 @@ static int bench_make_image(const char *file, uint64_t nlb)
 	return 0;
 }
 
-int main(int argc, char **argv)
+struct bench_args {
+	const char *file;
+	const char *only;
+	double seconds;
+	double gib;
+	int rounds;
+	bool keep;
+};
+
+static int parse_args(int argc, char **argv, struct bench_args *a)
 {
-	const char *file = "/var/tmp/ns-bench.img";
-	struct pi_format fmt = { .lba_size = LBA, .md_size = MD, .type = PI_TYPE_1,
-				 .guard = PI_GUARD_16, .layout = PI_MD_SEPARATE };
-	struct ns_options opts = { .format = &fmt, .queue_depth = 64 };
-	static struct bench b;
-	double seconds = 2, gib = 1, worst = 1e9;
-	int rounds = 3;
-	bool keep = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "f:s:t:r:k")) != -1) {
+	*a = (struct bench_args){
+		.file = "/var/tmp/ns-bench.img", .seconds = 2, .gib = 1, .rounds = 4};
+	while ((opt = getopt(argc, argv, "f:s:t:r:c:k")) != -1) {
 		switch (opt) {
 		case 'f':
-			file = optarg;
+			a->file = optarg;
 			break;
 		case 's':
-			gib = strtod(optarg, NULL);
+			a->gib = strtod(optarg, NULL);
 			break;
 		case 't':
-			seconds = strtod(optarg, NULL);
+			a->seconds = strtod(optarg, NULL);
 			break;
 		case 'r':
-			rounds = atoi(optarg);
+			a->rounds = atoi(optarg);
+			break;
+		case 'c':
+			a->only = optarg;
 			break;
 		case 'k':
-			keep = true;
+			a->keep = true;
 			break;
 		default:
-			fprintf(stderr,
-				"usage: ns-bench [-f FILE] [-s GiB] [-t SECONDS] [-r ROUNDS] [-k]\n");
-			return 2;
+			return -1;
 		}
 	}
-	b.nlb = (uint64_t)(gib * (1ull << 30)) / LBA / 256 * 256;
-	if (b.nlb < 256 || seconds < 1 || rounds < 1) {
-		fprintf(stderr, "ns-bench: size or runtime too small\n");
-		return 2;
-	}
-	pthread_mutex_init(&b.lock, NULL);
-	pthread_cond_init(&b.idle, NULL);
-	if (pi_ctx_init(&b.pi, &fmt) || bench_slots_alloc(&b, 256) ||
-	    bench_make_image(file, b.nlb) || ns_open(file, &opts, &b.ns)) {
-		fprintf(stderr, "ns-bench: set-up failed\n");
-		return 1;
-	}
-	printf("ns-bench: %s, %llu blocks of 4096+8 (PI type 1), best of %d rounds of %.0f s per "
-	       "case and engine\n",
-	       file, (unsigned long long)b.nlb, rounds, seconds);
-	if (bench_prefill(&b)) {
-		fprintf(stderr, "ns-bench: prefill failed\n");
-		return 1;
-	}
-	printf("%-18s %10s %9s %7s %10s %9s %7s %6s\n", "case", "ours MiB/s", "ours IOPS",
-	       "us/io", "fio MiB/s", "fio IOPS", "us/io", "ratio");
+	return a->seconds < 1 || a->rounds < 1 || a->gib * (1 << 30) < 256.0 * LBA ? -1 : 0;
+}
+
+/* Every case, one table row each; returns the lowest ratio or a negative value on failure. */
+static double run_all(struct bench *b, const struct bench_args *a)
+{
+	double worst = 1e9;
+
+	printf("%-18s %10s %9s %7s %10s %9s %7s %6s\n", "case", "ours MiB/s", "ours IOPS", "us/io",
+	       "fio MiB/s", "fio IOPS", "us/io", "ratio");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct result ours, fio;
 		double ratio;
 
-		if (run_case(&b, file, &cases[i], seconds, rounds, &ours, &fio))
-			return 1;
+		if (a->only && !strstr(cases[i].name, a->only))
+			continue;
+		if (run_case(b, a->file, &cases[i], a->seconds, a->rounds, &ours, &fio))
+			return -1;
 		ratio = ours.bw / fio.bw;
 		printf("%-18s %10.1f %9.0f %7.1f %10.1f %9.0f %7.1f %6.2f\n", cases[i].name,
 		       ours.bw / (1 << 20), ours.iops, ours.cpu_us, fio.bw / (1 << 20), fio.iops,
@@ -420,14 +428,52 @@ int main(int argc, char **argv)
 		if (ratio < worst)
 			worst = ratio;
 	}
-	if (atomic_load(&b.errors)) {
-		fprintf(stderr, "ns-bench: %llu I/O or PI errors on our side\n",
+	return worst;
+}
+
+int main(int argc, char **argv)
+{
+	struct pi_format fmt = {.lba_size = LBA,
+				.md_size = MD,
+				.type = PI_TYPE_1,
+				.guard = PI_GUARD_16,
+				.layout = PI_MD_SEPARATE};
+	struct ns_options opts = {.format = &fmt, .queue_depth = 64};
+	static struct bench b;
+	struct bench_args a;
+	double worst;
+
+	if (parse_args(argc, argv, &a)) {
+		fprintf(stderr, "usage: ns-bench [-f FILE] [-s GiB] [-t SECONDS] [-r ROUNDS] "
+				"[-c CASE] [-k]\n");
+		return 2;
+	}
+	b.nlb = (uint64_t)(a.gib * (1ull << 30)) / LBA / 256 * 256;
+	pthread_mutex_init(&b.lock, NULL);
+	pthread_cond_init(&b.idle, NULL);
+	if (pi_ctx_init(&b.pi, &fmt) || bench_slots_alloc(&b, 256) ||
+	    bench_make_image(a.file, b.nlb) || ns_open(a.file, &opts, &b.ns)) {
+		fprintf(stderr, "ns-bench: set-up failed\n");
+		return 1;
+	}
+	printf("ns-bench: %s, %llu blocks of 4096+8 (PI type 1), best of %d rounds of %.0f s per "
+	       "case and engine\n",
+	       a.file, (unsigned long long)b.nlb, a.rounds, a.seconds);
+	if (bench_prefill(&b)) {
+		fprintf(stderr, "ns-bench: prefill failed\n");
+		ns_close(b.ns);
+		unlink(a.file);
+		return 1;
+	}
+	worst = run_all(&b, &a);
+	ns_close(b.ns);
+	if (!a.keep)
+		unlink(a.file);
+	if (worst < 0 || atomic_load(&b.errors)) {
+		fprintf(stderr, "ns-bench: failed (%llu I/O or PI errors on our side)\n",
 			(unsigned long long)atomic_load(&b.errors));
 		return 1;
 	}
-	ns_close(b.ns);
-	if (!keep)
-		unlink(file);
 	printf("ns_vs_fio_ratio=%.2f\n", worst);
 	return 0;
 }
