@@ -17,6 +17,8 @@ static _Atomic int log_sink = GFS_LOG_STDERR;
 static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
 static gfs_log_hook_fn log_hook;
 static void *log_hook_arg;
+static gfs_log_filter_fn log_filter;
+static void *log_filter_arg;
 
 void gfs_log_set_level(enum gfs_log_level level)
 {
@@ -38,6 +40,14 @@ void gfs_log_set_hook(gfs_log_hook_fn hook, void *arg)
 	pthread_mutex_unlock(&hook_lock);
 }
 
+void gfs_log_set_filter(gfs_log_filter_fn filter, void *arg)
+{
+	pthread_mutex_lock(&hook_lock);
+	log_filter = filter;
+	log_filter_arg = arg;
+	pthread_mutex_unlock(&hook_lock);
+}
+
 static const char *level_name(enum gfs_log_level level)
 {
 	switch (level) {
@@ -54,16 +64,18 @@ static const char *level_name(enum gfs_log_level level)
 
 void gfs_log(enum gfs_log_level level, const char *fmt, ...)
 {
-	char line[1024];
+	char buf[1024], filtered[1280], *line = buf;
 	va_list ap;
 
 	if ((int)level > atomic_load(&log_level))
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 
 	pthread_mutex_lock(&hook_lock);
+	if (log_filter && log_filter(level, buf, filtered, sizeof(filtered), log_filter_arg))
+		line = filtered;
 	if (log_hook)
 		log_hook(level, line, log_hook_arg);
 	pthread_mutex_unlock(&hook_lock);

@@ -10,6 +10,8 @@
 #define GUARDFS_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 enum gfs_log_level {
 	GFS_LOG_ERR = 3,
@@ -30,6 +32,15 @@ void gfs_log_set_sink(enum gfs_log_sink sink, const char *ident);
 /* A hook sees every formatted line (without newline) before the sink; NULL removes it. */
 typedef void (*gfs_log_hook_fn)(enum gfs_log_level level, const char *line, void *arg);
 void gfs_log_set_hook(gfs_log_hook_fn hook, void *arg);
+
+/*
+ * A filter may rewrite a line before the hook and the sink see it (the daemon adds the path of
+ * the inode a line names): it writes the new line into out (len bytes) and returns true, or
+ * returns false to keep the line. NULL removes it.
+ */
+typedef bool (*gfs_log_filter_fn)(enum gfs_log_level level, const char *line, char *out,
+				  size_t len, void *arg);
+void gfs_log_set_filter(gfs_log_filter_fn filter, void *arg);
 
 void gfs_log(enum gfs_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gfuse.h - shared state of the guardfs daemon: the FUSE low-level operations (ops_*.c) serve
+ * requests from struct gfuse, which holds the mounted core (struct gfs), the options, the
+ * session, the kernel-cache notifier (inval.c) and the best-effort inode -> name map used to
+ * name files in error lines (names.c). Nothing here is seen outside fuse/.
+ *
+ * Lookup counts: every reply that hands the kernel an entry (lookup, create, mknod, mkdir,
+ * symlink, link, readdirplus entries other than "." and "..") took one meta reference
+ * (meta_lookup and friends do) and one count in the name map; forget drops both, and when the
+ * kernel's count reaches zero the core's per-inode state is dropped with gfs_forget_inode().
+ *
+ * Lock order: names.c's map lock and inval.c's queue lock are leaves: nothing is called with
+ * them held. Core locks (meta, gfs) are never held while replying to the kernel.
+ */
+#ifndef GUARDFS_FUSE_GFUSE_H
+#define GUARDFS_FUSE_GFUSE_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/gfs.h"
+#include "core/meta.h"
+#include "fuse/opts.h"
+
+struct gfuse_inval;
+struct gfuse_names;
+
+struct gfuse {
+	struct gfs *gfs;
+	struct meta_fs *meta;
+	struct gfuse_opts *opts;
+	struct fuse_session *se;
+	struct gfuse_inval *inval;
+	struct gfuse_names *names;
+	double entry_timeout, attr_timeout;
+	/* Open files, so that a shutdown with files still open releases them (leaf lock). */
+	pthread_mutex_t files_lock;
+	struct gfuse_file *files;
+};
+
+/* One open file (fi->fh), on gfuse.files until released. */
+struct gfuse_file {
+	struct gfs_file *file;
+	uint64_t ino;
+	bool direct;
+	struct gfuse_file *prev, *next;
+};
+
+static inline struct gfuse *gfuse_from_req(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static inline struct gfuse_file *gfuse_file_of(struct fuse_file_info *fi)
+{
+	return (struct gfuse_file *)(uintptr_t)fi->fh;
+}
+
+/* ops_entry.c */
+void gfuse_attr_to_stat(const struct meta_attr *a, struct stat *st);
+void gfuse_fill_entry(struct gfuse *gf, const struct meta_attr *a, struct fuse_entry_param *e);
+/* Reply with a fresh entry (one lookup reference already taken), recording its name. */
+void gfuse_reply_entry(fuse_req_t req, uint64_t parent, const char *name,
+		       const struct meta_attr *a);
+void gfuse_ops_entry(struct fuse_lowlevel_ops *ops);
+/* ops_dir.c */
+void gfuse_ops_dir(struct fuse_lowlevel_ops *ops);
+/* ops_file.c */
+void gfuse_ops_file(struct fuse_lowlevel_ops *ops);
+/* At shutdown: release the files the kernel still had open (the session is gone). */
+void gfuse_files_release_all(struct gfuse *gf);
+/* ops_xattr.c */
+void gfuse_ops_xattr(struct fuse_lowlevel_ops *ops);
+/* The text of the user.guardfs.stats virtual xattr; returns its length (malloc'd *out). */
+int gfuse_stats_text(struct gfuse *gf, char **out);
+
+/* names.c: best-effort inode -> path, for error lines. */
+int gfuse_names_create(struct gfuse_names **out);
+void gfuse_names_destroy(struct gfuse_names *nm);
+/* One more kernel lookup of ino, known as name in parent. */
+void gfuse_names_add(struct gfuse_names *nm, uint64_t ino, uint64_t parent, const char *name);
+/* The kernel dropped nlookup references; returns true when its count reached zero. */
+bool gfuse_names_forget(struct gfuse_names *nm, uint64_t ino, uint64_t nlookup);
+/* A rename/unlink moved or removed name in parent. */
+void gfuse_names_move(struct gfuse_names *nm, uint64_t oldparent, const char *oldname,
+		      uint64_t newparent, const char *newname);
+/* The path of ino ("/a/b"), or -ENOENT when unknown; buf of len bytes. */
+int gfuse_names_path(struct gfuse_names *nm, uint64_t ino, char *buf, size_t len);
+
+/* inval.c: kernel page cache invalidation from a notifier thread. */
+int gfuse_inval_start(struct gfuse *gf);
+void gfuse_inval_stop(struct gfuse *gf);
+/* The gfs hook: queue [off, off + len) of ino; never blocks on the kernel. */
+void gfuse_inval_hook(void *arg, uint64_t ino, uint64_t off, uint64_t len);
+/* Wait until every invalidation this thread queued has reached the kernel. */
+void gfuse_inval_wait_mine(struct gfuse *gf);
+
+#endif /* GUARDFS_FUSE_GFUSE_H */

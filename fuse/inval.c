@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inval.c - keeping the kernel page cache coherent with the core. When the core invalidates
+ * cached data the kernel cannot know about (a direct write, truncate, punch, collapse, insert,
+ * copy_file_range), it calls the gfs inval hook; the hook queues the range, and one notifier
+ * thread hands it to the kernel with fuse_lowlevel_notify_inval_inode().
+ *
+ * Why a thread: the kernel invalidates by locking the page cache pages of the range, and it
+ * holds such page locks while it waits for some of our replies (a buffered FUSE_WRITE in
+ * write-through mode, a FUSE_READ filling a page). Notifying from the request handler that
+ * serves such a request would wait for itself; libfuse warns about exactly this. So the hook
+ * never blocks, and only handlers that serve requests for which the kernel holds no page lock
+ * (direct writes, fallocate, setattr, copy_file_range) wait for their own invalidations
+ * (gfuse_inval_wait_mine) before replying, so that the caller's next buffered read, through any
+ * file descriptor, sees the new bytes. The waiting handler holds no core lock.
+ *
+ * Sequence numbers: each queued range gets the next number; the thread that queued it records
+ * it in a thread-local; done is the number of the last range handed to the kernel. The queue
+ * lock is a leaf lock.
+ */
+#include "fuse/gfuse.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/log.h"
+
+#define INVAL_WAIT_MAX_S 2
+
+struct inval_item {
+	struct inval_item *next;
+	uint64_t ino, off, len, seq;
+};
+
+struct gfuse_inval {
+	struct gfuse *gf;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t work, done_cond;
+	struct inval_item *head, **tail;
+	uint64_t next_seq, done_seq;
+	bool stop, started;
+};
+
+static __thread uint64_t inval_my_seq;
+
+static void inval_send(struct gfuse *gf, const struct inval_item *it)
+{
+	/* The kernel's length 0 means "to the end"; an offset that does not fit is the same. */
+	int64_t off = it->off > INT64_MAX ? INT64_MAX : (int64_t)it->off;
+	int64_t len = it->len >= (uint64_t)INT64_MAX - it->off ? 0 : (int64_t)it->len;
+	int ret = fuse_lowlevel_notify_inval_inode(gf->se, it->ino, off, len);
+
+	/* -ENOENT: the kernel does not hold the inode, so it caches nothing of it. */
+	if (ret && ret != -ENOENT)
+		gfs_warn("inode %llu: kernel cache invalidation of [%llu, +%llu) failed: %d",
+			 (unsigned long long)it->ino, (unsigned long long)it->off,
+			 (unsigned long long)it->len, ret);
+}
+
+static void *inval_thread(void *arg)
+{
+	struct gfuse_inval *iv = arg;
+
+	pthread_mutex_lock(&iv->lock);
+	for (;;) {
+		struct inval_item *it = iv->head;
+
+		if (!it) {
+			if (iv->stop)
+				break;
+			pthread_cond_wait(&iv->work, &iv->lock);
+			continue;
+		}
+		iv->head = it->next;
+		if (!iv->head)
+			iv->tail = &iv->head;
+		pthread_mutex_unlock(&iv->lock);
+		inval_send(iv->gf, it);
+		pthread_mutex_lock(&iv->lock);
+		iv->done_seq = it->seq;
+		pthread_cond_broadcast(&iv->done_cond);
+		free(it);
+	}
+	pthread_mutex_unlock(&iv->lock);
+	return NULL;
+}
+
+int gfuse_inval_start(struct gfuse *gf)
+{
+	struct gfuse_inval *iv = calloc(1, sizeof(*iv));
+	int ret;
+
+	if (!iv)
+		return -ENOMEM;
+	iv->gf = gf;
+	iv->tail = &iv->head;
+	pthread_mutex_init(&iv->lock, NULL);
+	pthread_cond_init(&iv->work, NULL);
+	pthread_cond_init(&iv->done_cond, NULL);
+	ret = pthread_create(&iv->thread, NULL, inval_thread, iv);
+	if (ret) {
+		free(iv);
+		return -ret;
+	}
+	iv->started = true;
+	gf->inval = iv;
+	gfs_set_inval_hook(gf->gfs, gfuse_inval_hook, gf);
+	return 0;
+}
+
+void gfuse_inval_stop(struct gfuse *gf)
+{
+	struct gfuse_inval *iv = gf->inval;
+
+	if (!iv)
+		return;
+	gfs_set_inval_hook(gf->gfs, NULL, NULL);
+	pthread_mutex_lock(&iv->lock);
+	iv->stop = true;
+	pthread_cond_signal(&iv->work);
+	pthread_mutex_unlock(&iv->lock);
+	pthread_join(iv->thread, NULL);
+	pthread_cond_destroy(&iv->work);
+	pthread_cond_destroy(&iv->done_cond);
+	pthread_mutex_destroy(&iv->lock);
+	free(iv);
+	gf->inval = NULL;
+}
+
+void gfuse_inval_hook(void *arg, uint64_t ino, uint64_t off, uint64_t len)
+{
+	struct gfuse *gf = arg;
+	struct gfuse_inval *iv = gf->inval;
+	struct inval_item *it;
+
+	if (!iv)
+		return;
+	it = malloc(sizeof(*it));
+	pthread_mutex_lock(&iv->lock);
+	if (!it) {
+		/* The kernel may keep stale pages of this range: say so, once per event. */
+		pthread_mutex_unlock(&iv->lock);
+		gfs_err("inode %llu: no memory to queue a kernel cache invalidation",
+			(unsigned long long)ino);
+		return;
+	}
+	*it = (struct inval_item){.ino = ino, .off = off, .len = len, .seq = ++iv->next_seq};
+	*iv->tail = it;
+	iv->tail = &it->next;
+	inval_my_seq = it->seq;
+	pthread_cond_signal(&iv->work);
+	pthread_mutex_unlock(&iv->lock);
+}
+
+void gfuse_inval_wait_mine(struct gfuse *gf)
+{
+	struct gfuse_inval *iv = gf->inval;
+	uint64_t mine = inval_my_seq;
+	struct timespec until;
+
+	if (!iv || !mine)
+		return;
+	/*
+	 * Bounded: should every request thread wait here while the notifier waits for a page lock
+	 * whose FUSE_READ needs a free thread, the wait ends and the request replies; the kernel
+	 * still gets the invalidation a moment later. Never a deadlock, at worst a late drop.
+	 */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += INVAL_WAIT_MAX_S;
+	pthread_mutex_lock(&iv->lock);
+	while (iv->done_seq < mine && !iv->stop)
+		if (pthread_cond_timedwait(&iv->done_cond, &iv->lock, &until) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&iv->lock);
+	inval_my_seq = 0;
+}

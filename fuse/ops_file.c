@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ops_file.c - FUSE operations on file data: create, open, read, write, flush, release, fsync,
+ * fallocate, lseek (SEEK_DATA/SEEK_HOLE) and copy_file_range, each through core/gfs.h.
+ *
+ * Cache policy. Buffered opens keep the kernel page cache (keep_cache) in write-through mode
+ * (no FUSE_CAP_WRITEBACK_CACHE): every write reaches the core at once, so the core's folio
+ * cache is the one place dirty data lives, fsync has a single owner, and MAP_SHARED mmap works
+ * because the file is not direct_io. O_DIRECT opens set direct_io (no kernel cache at all) and
+ * open the core file with GFS_O_DIRECT, which takes the bounce path and enforces alignment.
+ * What the kernel cannot see - a direct write, truncate, punch, collapse, insert, a copy into
+ * the file - reaches its page cache through the core's invalidation hook (inval.c); the handlers
+ * of those requests wait for their invalidations before replying, so the next buffered read
+ * through any descriptor sees the new bytes. Locks (flock, POSIX, OFD) stay in the kernel.
+ */
+#include "fuse/gfuse.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static unsigned file_gfs_flags(int flags)
+{
+	unsigned f = 0;
+
+	if (flags & O_DIRECT)
+		f |= GFS_O_DIRECT;
+	if (flags & O_DSYNC) /* O_SYNC includes it */
+		f |= GFS_O_DSYNC;
+	return f;
+}
+
+static void file_track(struct gfuse *gf, struct gfuse_file *gfile)
+{
+	pthread_mutex_lock(&gf->files_lock);
+	gfile->prev = NULL;
+	gfile->next = gf->files;
+	if (gf->files)
+		gf->files->prev = gfile;
+	gf->files = gfile;
+	pthread_mutex_unlock(&gf->files_lock);
+}
+
+/* Unlink from the open list, release the core file, free. */
+static void file_close(struct gfuse *gf, struct gfuse_file *gfile)
+{
+	pthread_mutex_lock(&gf->files_lock);
+	if (gfile->prev)
+		gfile->prev->next = gfile->next;
+	else
+		gf->files = gfile->next;
+	if (gfile->next)
+		gfile->next->prev = gfile->prev;
+	pthread_mutex_unlock(&gf->files_lock);
+	gfs_release(gfile->file);
+	free(gfile);
+}
+
+void gfuse_files_release_all(struct gfuse *gf)
+{
+	while (gf->files)
+		file_close(gf, gf->files);
+}
+
+/* Open the core file for ino and fill fi; 0 or a negative errno. */
+static int file_open(struct gfuse *gf, uint64_t ino, struct fuse_file_info *fi)
+{
+	struct gfuse_file *gfile = calloc(1, sizeof(*gfile));
+	int ret;
+
+	if (!gfile)
+		return -ENOMEM;
+	ret = gfs_open(gf->gfs, ino, file_gfs_flags(fi->flags), &gfile->file);
+	if (ret) {
+		free(gfile);
+		return ret;
+	}
+	gfile->ino = ino;
+	gfile->direct = fi->flags & O_DIRECT;
+	fi->fh = (uintptr_t)gfile;
+	fi->direct_io = gfile->direct;
+	fi->keep_cache = !gfile->direct;
+	file_track(gf, gfile);
+	return 0;
+}
+
+static void gfuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int ret = file_open(gfuse_from_req(req), ino, fi);
+
+	if (ret) {
+		fuse_reply_err(req, -ret);
+	} else if (fuse_reply_open(req, fi)) {
+		/* The open was interrupted: the kernel will never release this file. */
+		file_close(gfuse_from_req(req), gfuse_file_of(fi));
+	}
+}
+
+static void gfuse_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			 struct fuse_file_info *fi)
+{
+	struct gfuse *gf = gfuse_from_req(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct meta_owner owner = {.uid = ctx->uid, .gid = ctx->gid};
+	struct fuse_entry_param e;
+	struct meta_attr a;
+	int ret = meta_getattr(gf->meta, parent, &a);
+
+	if (!ret && (a.mode & S_ISGID))
+		owner.gid = a.gid;
+	if (!ret)
+		ret = meta_create(gf->meta, parent, name, mode & 07777, &owner, &a);
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	ret = file_open(gf, a.ino, fi);
+	if (ret) {
+		meta_forget(gf->meta, a.ino, 1);
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	gfuse_fill_entry(gf, &a, &e);
+	gfuse_names_add(gf->names, a.ino, parent, name);
+	if (fuse_reply_create(req, &e, fi)) {
+		file_close(gf, gfuse_file_of(fi));
+		gfuse_names_forget(gf->names, a.ino, 1);
+		meta_forget(gf->meta, a.ino, 1);
+	}
+}
+
+static void gfuse_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct gfuse_file *gfile = gfuse_file_of(fi);
+	char *buf = malloc(size ? size : 1);
+	ssize_t ret;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ret = gfs_read(gfile->file, buf, size, (uint64_t)off);
+	if (ret < 0)
+		fuse_reply_err(req, (int)-ret);
+	else
+		fuse_reply_buf(req, buf, (size_t)ret);
+	free(buf);
+}
+
+static void gfuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	struct gfuse_file *gfile = gfuse_file_of(fi);
+	ssize_t ret = gfs_write(gfile->file, buf, size, (uint64_t)off);
+
+	/* Only a direct write may wait: a buffered one holds kernel page locks (inval.c). */
+	if (gfile->direct)
+		gfuse_inval_wait_mine(gfuse_from_req(req));
+	if (ret < 0)
+		fuse_reply_err(req, (int)-ret);
+	else
+		fuse_reply_write(req, (size_t)ret);
+}
+
+static void gfuse_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	/* close(2): writing back is fsync's and the flusher's job; locks are the kernel's. */
+	fuse_reply_err(req, 0);
+}
+
+static void gfuse_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	file_close(gfuse_from_req(req), gfuse_file_of(fi));
+	fuse_reply_err(req, 0);
+}
+
+static void gfuse_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, -gfs_fsync(gfuse_file_of(fi)->file, datasync));
+}
+
+static void gfuse_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+			    struct fuse_file_info *fi)
+{
+	struct gfuse *gf = gfuse_from_req(req);
+	int ret;
+
+	if (off < 0 || len <= 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	ret = gfs_fallocate(gfuse_file_of(fi)->file, mode, (uint64_t)off, (uint64_t)len);
+	gfuse_inval_wait_mine(gf);
+	fuse_reply_err(req, -ret);
+}
+
+static void gfuse_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+			struct fuse_file_info *fi)
+{
+	uint64_t out;
+	int ret;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+		fuse_reply_err(req, EINVAL); /* the kernel does SET, CUR and END itself */
+		return;
+	}
+	if (off < 0) {
+		fuse_reply_err(req, ENXIO);
+		return;
+	}
+	ret = gfs_lseek(gfuse_file_of(fi)->file, (uint64_t)off, whence, &out);
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_lseek(req, (off_t)out);
+}
+
+static void gfuse_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+				  struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+				  struct fuse_file_info *fi_out, size_t len, int flags)
+{
+	ssize_t ret;
+
+	if (flags || off_in < 0 || off_out < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	ret = gfs_copy_file_range(gfuse_file_of(fi_in)->file, (uint64_t)off_in,
+				  gfuse_file_of(fi_out)->file, (uint64_t)off_out, len);
+	gfuse_inval_wait_mine(gfuse_from_req(req));
+	if (ret < 0)
+		fuse_reply_err(req, (int)-ret);
+	else
+		fuse_reply_write(req, (size_t)ret);
+}
+
+void gfuse_ops_file(struct fuse_lowlevel_ops *ops)
+{
+	ops->create = gfuse_create;
+	ops->open = gfuse_open;
+	ops->read = gfuse_read;
+	ops->write = gfuse_write;
+	ops->flush = gfuse_flush;
+	ops->release = gfuse_release;
+	ops->fsync = gfuse_fsync;
+	ops->fallocate = gfuse_fallocate;
+	ops->lseek = gfuse_lseek;
+	ops->copy_file_range = gfuse_copy_file_range;
+}
