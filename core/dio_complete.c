@@ -50,8 +50,15 @@ static int dio_finish_write(struct dio *dio, int error)
 		uint64_t conv_len =
 			dio->flags & DIO_ALLOCATED ? dio->conv_end - dio->conv_start : 0;
 
-		error = meta_convert_unwritten(gi->mi, dio->conv_start, conv_len,
-					       dio->flags & DIO_EXTENDING ? end : 0);
+		/*
+		 * The on-disk size may lag the visible one (a buffered write further out not yet
+		 * written back): grow it over what we wrote, up to the visible size, or a crash
+		 * leaves our blocks past EOF (xfs_iomap_write_unwritten does the same).
+		 */
+		uint64_t new_size = dio->flags & DIO_EXTENDING ? end
+							       : gfs_min(end, meta_size_read(gi->mi));
+
+		error = meta_convert_unwritten(gi->mi, dio->conv_start, conv_len, new_size);
 	}
 	if (!error && (dio->flags & DIO_DSYNC) && !(dio->flags & DIO_FUA)) {
 		error = meta_fsync(gi->gfs->meta, gi->ino, true);
