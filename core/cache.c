@@ -132,9 +132,29 @@ int cache_create(const struct cache_options *opts, struct cache **out)
 	return 0;
 }
 
+/*
+ * A read completion unlocks its folio (folio_read_end) before it drops its reference, so a
+ * teardown that has just deleted every folio from its mapping may still see the last few
+ * references in flight. Wait for them, for a bounded time: a reference still held after that
+ * is a leak, and the BUG_ON below names it.
+ */
+static void cache_wait_folios_freed(struct cache *cache)
+{
+	for (int tries = 0; tries < 300 && atomic_load(&cache->bytes_used) != 0; tries++) {
+		uint64_t seq;
+
+		cache_wait_begin(cache);
+		seq = atomic_load(&cache->event_seq);
+		if (atomic_load(&cache->bytes_used) != 0)
+			cache_wait_event(cache, seq);
+		cache_wait_end(cache);
+	}
+}
+
 void cache_destroy(struct cache *cache)
 {
 	GFS_BUG_ON(atomic_load(&cache->nr_mappings) != 0);
+	cache_wait_folios_freed(cache);
 	GFS_BUG_ON(atomic_load(&cache->bytes_used) != 0);
 	GFS_BUG_ON(cache->nr_lru != 0);
 	pthread_cond_destroy(&cache->event_cond);
