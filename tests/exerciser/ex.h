@@ -25,6 +25,10 @@
 #define EX_FALLOC_ZERO_RANGE	 0x10
 #define EX_FALLOC_INSERT_RANGE	 0x20
 
+/* fallocate's answer for a mode this backend cannot reach (FUSE refuses collapse/insert in the
+ * kernel): nothing changed, the driver leaves the model as it is. */
+#define EX_SKIPPED 1
+
 struct ex_config {
 	uint64_t seed;
 	uint64_t ops;
@@ -40,6 +44,8 @@ struct ex_config {
 	bool crash;		/* core: some remounts are crashes */
 	const char *dio;	/* core: NULL/"off"; "direct": every read and write aligned and
 				 * O_DIRECT; "mixed": aligned ones direct or buffered at random */
+	bool mmap;		/* posix: some reads and writes through MAP_SHARED mappings */
+	bool keep;		/* posix: leave the files in place at the end (for fsck) */
 	unsigned threads;	/* > 1: threads on disjoint sets of files, no remounts meanwhile */
 	bool verbose;
 };
@@ -57,6 +63,7 @@ struct ex_backend_ops {
 	ssize_t (*pwrite)(struct ex_backend *b, unsigned file, const void *buf, size_t len,
 			  uint64_t off);
 	int (*truncate)(struct ex_backend *b, unsigned file, uint64_t size);
+	/* 0, a negative errno, or EX_SKIPPED. */
 	int (*fallocate)(struct ex_backend *b, unsigned file, int mode, uint64_t off, uint64_t len);
 	int (*fsync)(struct ex_backend *b, unsigned file, bool datasync);
 	ssize_t (*copy_range)(struct ex_backend *b, unsigned in, uint64_t off_in, unsigned out,

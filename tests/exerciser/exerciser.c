@@ -8,7 +8,7 @@
  *
  *	exerciser [--backend core|posix] [--seed N] [--ops N] [--files N] [--cache-size BYTES]
  *		  [--folio-size BYTES] [--max-file-size BYTES] [--dir DIR] [--corrupt-every N]
- *		  [--crash] [--threads N] [--verbose]
+ *		  [--crash] [--threads N] [--verbose] [--dio off|direct|mixed] [--mmap] [--keep]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -279,6 +279,8 @@ static void op_fallocate(struct ex_run *r, unsigned f)
 	note(r, "fallocate f%u mode 0x%x [%" PRIu64 ", +%" PRIu64 ") size %" PRIu64 " expect %d", f,
 	     mode, off, len, r->model.files[f].size, expect);
 	ret = r->be.ops->fallocate(&r->be, f, mode, off, len);
+	if (ret == EX_SKIPPED)
+		return; /* the backend counts and reports these */
 	if (ret == -EIO && damage_mode(r)) {
 		r->nr_eio++;
 		reset_file(r, f);
@@ -463,7 +465,7 @@ static void usage(void)
 	fprintf(stderr, "usage: exerciser [--backend core|posix] [--seed N] [--ops N] [--files N]\n"
 			"\t[--cache-size BYTES] [--folio-size BYTES] [--max-file-size BYTES]\n"
 			"\t[--dir DIR] [--corrupt-every N] [--crash] [--threads N] [--verbose]\n"
-			"\t[--dio off|direct|mixed]\n");
+			"\t[--dio off|direct|mixed] [--mmap] [--keep]\n");
 	exit(2);
 }
 
@@ -483,6 +485,8 @@ static void parse_args(struct ex_config *c, int argc, char **argv)
 		{"verbose", 0, 0, 'v'},
 		{"threads", 1, 0, 't'},
 		{"dio", 1, 0, 'D'},
+		{"mmap", 0, 0, 'M'},
+		{"keep", 0, 0, 'k'},
 		{0, 0, 0, 0},
 	};
 	int opt;
@@ -536,6 +540,12 @@ static void parse_args(struct ex_config *c, int argc, char **argv)
 			break;
 		case 'D':
 			c->dio = optarg;
+			break;
+		case 'M':
+			c->mmap = true;
+			break;
+		case 'k':
+			c->keep = true;
 			break;
 		case 't':
 			c->threads = strtoul(optarg, NULL, 0);
