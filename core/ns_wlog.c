@@ -120,7 +120,7 @@ static int wlog_open_image(const char *path, uint64_t size, int *out)
 
 static int wlog_snapshot(const struct ns *ns, const char *path, uint64_t size)
 {
-	int src, dst, ret;
+	int src, dst = -1, ret;
 
 	src = open(ns->path, O_RDONLY | O_CLOEXEC);
 	if (src < 0)
@@ -376,7 +376,7 @@ static int wlog_apply_records(const struct ns_wlog *log, int fd,
 int ns_wlog_replay(const struct ns_wlog *log, const char *base, const char *out,
 		   const struct ns_wlog_replay_opts *opts)
 {
-	int fd, src, ret;
+	int fd = -1, src, ret;
 
 	if (opts->upto > ns_wlog_count(log))
 		return -EINVAL;
