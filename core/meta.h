@@ -405,6 +405,13 @@ int meta_dump(struct meta_fs *fs, char **text, size_t *len);
 /* Check in-memory invariants (link counts, tree shape, extents vs free space). -EUCLEAN. */
 int meta_check(struct meta_fs *fs);
 
+/*
+ * The cookie the next entry made in directory @dir gets: every cookie @dir ever gave is below
+ * it. fsck.guardfs -y writes an entry with this cookie as a record (docs/FORMAT.md, DIRENT), which
+ * then collides with no cookie given before or after. -ENOENT, -ENOTDIR.
+ */
+int meta_dir_next_cookie(struct meta_fs *fs, uint64_t dir, uint64_t *out);
+
 /* Test hook: replace the directory name hash (NULL restores the default); not thread-safe. */
 typedef uint64_t (*meta_hash_fn)(const char *name, size_t len);
 void meta_test_set_name_hash(meta_hash_fn fn);

@@ -641,6 +641,23 @@ static int readdir_next(struct meta_fs *fs, uint64_t dir_ino, uint64_t cookie,
 	return 1;
 }
 
+int meta_dir_next_cookie(struct meta_fs *fs, uint64_t dir_ino, uint64_t *out)
+{
+	struct meta_inode *dir;
+	int ret = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	dir = inode_find(fs, dir_ino);
+	if (!dir)
+		ret = -ENOENT;
+	else if (!S_ISDIR(dir->mode))
+		ret = -ENOTDIR;
+	else
+		*out = dir->dir.next_cookie;
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+}
+
 int meta_readdir(struct meta_fs *fs, uint64_t dir, uint64_t cookie, meta_readdir_fn fn, void *arg)
 {
 	struct dirent_copy de;

@@ -27,11 +27,18 @@
 
 struct fsck_inode {
 	struct meta_attr attr;
-	uint32_t entries; /* directory entries naming it */
-	uint32_t subdirs; /* directories: entries that are directories */
-	bool reached;	  /* found by the walk from the root */
-	uint64_t parent;  /* directories: the directory the walk reached it from */
-	char *path;	  /* first path found; NULL when unreachable */
+	uint32_t entries;      /* directory entries naming it, in the directories the walks read */
+	uint32_t subdirs;      /* directories: entries that are directories (moved ones excluded) */
+	uint32_t moved;	       /* directories: entries naming subdirectories that -y moves away */
+	uint32_t lost_entries; /* entries naming it in directories the root does not reach */
+	bool reached;	       /* found by the walk from the root, or from a lost directory */
+	bool lost;	       /* directory -y attaches to lost+found: no ".." check */
+	bool cut;	       /* lost directory in a cycle: -y moves the entry namer holds */
+	uint64_t parent;       /* directories: the directory the walk reached it from */
+	uint64_t namer;	       /* directories: an unreachable directory naming it (first found) */
+	char *namer_name;      /* that entry's name */
+	uint32_t mark;	       /* cycle search */
+	char *path;	       /* first path found; NULL when unreachable */
 };
 
 struct fsck_extent {
@@ -42,10 +49,12 @@ struct fsck_extent {
 };
 
 enum fsck_fix_kind {
-	FSCK_FIX_SB,	   /* rewrite both superblock copies */
-	FSCK_FIX_NLINK,	   /* set an inode's link count to value */
-	FSCK_FIX_ORPHAN,   /* link an unreachable inode into lost+found */
-	FSCK_FIX_PAST_EOF, /* free mapped blocks from file block value on (past EOF) */
+	FSCK_FIX_SB,	     /* rewrite both superblock copies */
+	FSCK_FIX_NLINK,	     /* set an inode's link count to value */
+	FSCK_FIX_ORPHAN,     /* link an unreachable inode into lost+found */
+	FSCK_FIX_ORPHAN_DIR, /* give an unreachable directory an entry in lost+found; value: the
+				directory whose entry for it moves there (a cycle), or 0 */
+	FSCK_FIX_PAST_EOF,   /* free mapped blocks from file block value on (past EOF) */
 };
 
 struct fsck_fix {
@@ -64,6 +73,8 @@ struct fsck {
 	size_t nr_exts, cap_exts;
 	struct fsck_fix *fixes;
 	size_t nr_fixes, cap_fixes;
+	uint64_t lost_found;	  /* /lost+found when it is a usable directory, else 0 */
+	uint32_t adopted;	  /* directories -y attaches to it */
 	unsigned problems;	  /* errors found (each printed as one line) */
 	unsigned unfixable;	  /* of those, ones no repair exists for */
 	uint64_t pending_orphans; /* nlink 0 inodes the next read-write mount frees */

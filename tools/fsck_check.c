@@ -10,10 +10,16 @@
  *     the entry records, every directory is reached exactly once from the root and its ".."
  *     names the directory it was reached from;
  *   - entry names are not empty and hold no '/' or NUL; symbolic links have a target;
+ *   - every directory with links is reachable: one that no entry names is reported, and walked
+ *     like the tree so that nothing below it is reported again, and -y gives it an entry
+ *     "#<ino>" in lost+found; directories that name each other in a cycle the root does not
+ *     reach are attached the same way, one per cycle, its entry in the cycle moving to
+ *     lost+found (fsck_walk_lost);
  *   - link counts: a directory has 2 + its subdirectories, anything else one per entry; an
  *     inode with links that no entry names is an orphan (linked into lost+found by -y); an
  *     inode with no links is an orphan left by a crash while it was open, which the next
- *     read-write mount frees: reported, not an error;
+ *     read-write mount frees: reported, not an error. Counts are those after the repairs
+ *     (fsck_fix.value), where -y moves entries to lost+found;
  *   - extents lie inside the data area, no two overlap, the blocks they hold plus the free
  *     blocks are the data area, an inode's block count is its extents, and no MAPPED block
  *     lies wholly past EOF (truncate frees those; UNWRITTEN there is preallocation, and fine);
@@ -169,8 +175,8 @@ static int fsck_enumerate(struct fsck *c)
 struct fsck_walk {
 	struct fsck *c;
 	struct fsck_inode *dir;
-	size_t *queue; /* indices into c->inodes */
-	size_t tail;
+	size_t *queue; /* indices into c->inodes; a directory is queued once in all walks */
+	size_t head, tail;
 	int error;
 };
 
@@ -194,11 +200,32 @@ static void fsck_dotdot(struct fsck_walk *w, const struct meta_dirent_info *de)
 	struct fsck_inode *dir = w->dir;
 	char name[64];
 
-	/* The walk reached dir from its parent; the root is its own parent. */
-	if (de->ino != dir->parent)
+	/* The walk reached dir from its parent; the root is its own parent. A lost directory's
+	 * ".." names whatever held it last, until -y makes it lost+found. */
+	if (!dir->lost && de->ino != dir->parent)
 		fsck_problem(w->c, NULL,
 			     "%s: '..' names inode %" PRIu64 ", not its parent %" PRIu64,
 			     fsck_name(dir, name, sizeof(name)), de->ino, dir->parent);
+}
+
+/*
+ * The entry a cycle of lost directories is broken at: -y moves it to lost+found, so it is not
+ * counted here (the parent's link count drops with it). Without a lost+found nothing moves it
+ * and it counts, but it is no second path to a directory the walk started from.
+ */
+static bool fsck_moved_entry(struct fsck_walk *w, struct fsck_inode *fi,
+			     const struct meta_dirent_info *de)
+{
+	if (!fi->cut || fi->namer != w->dir->attr.ino || strlen(fi->namer_name) != de->namelen ||
+	    memcmp(fi->namer_name, de->name, de->namelen))
+		return false;
+	if (w->c->lost_found) {
+		w->dir->moved++;
+	} else {
+		fi->entries++;
+		w->dir->subdirs++;
+	}
+	return true;
 }
 
 static int fsck_walk_entry(void *arg, const struct meta_dirent_info *de)
@@ -225,6 +252,8 @@ static int fsck_walk_entry(void *arg, const struct meta_dirent_info *de)
 			     de->ino);
 		return 0;
 	}
+	if (fsck_moved_entry(w, fi, de))
+		return 0;
 	fi->entries++;
 	if ((fi->attr.mode & S_IFMT) != de->type)
 		fsck_problem(c, NULL,
@@ -253,13 +282,150 @@ static int fsck_walk_entry(void *arg, const struct meta_dirent_info *de)
 	return 0;
 }
 
-/* Breadth first from the root: paths, entry counts, reachability. */
+/* Breadth first from @start (already marked reached): paths, entry counts, reachability. */
+static int fsck_walk_from(struct fsck_walk *w, struct fsck_inode *start)
+{
+	int ret = 0;
+
+	w->queue[w->tail++] = (size_t)(start - w->c->inodes);
+	while (w->head < w->tail && !ret) {
+		w->dir = &w->c->inodes[w->queue[w->head++]];
+		ret = meta_readdir(w->c->fs, w->dir->attr.ino, 0, fsck_walk_entry, w);
+		if (!ret)
+			ret = w->error;
+	}
+	return ret;
+}
+
+/* /lost+found, when it is a directory the walk reached and entries can be added to. */
+static uint64_t fsck_find_lost_found(struct fsck *c)
+{
+	struct fsck_inode *fi;
+	struct meta_attr a;
+
+	if (meta_lookup(c->fs, META_ROOT_INO, "lost+found", &a))
+		return 0;
+	meta_forget(c->fs, a.ino, 1);
+	fi = fsck_find_inode(c, a.ino);
+	return fi && fi->reached && S_ISDIR(a.mode) && a.nlink ? a.ino : 0;
+}
+
+/* A directory the root does not reach but that has links: lost until -y attaches it. */
+static bool fsck_is_lost(const struct fsck_inode *fi)
+{
+	return S_ISDIR(fi->attr.mode) && !fi->reached && fi->attr.nlink;
+}
+
+/* Pre-scan of a lost directory: which inodes its entries name (never a path to them). */
+static int fsck_scan_entry(void *arg, const struct meta_dirent_info *de)
+{
+	struct fsck_walk *w = arg;
+	struct fsck_inode *fi = fsck_find_inode(w->c, de->ino);
+
+	if (!fi)
+		return 0; /* reported when the walk reads this directory */
+	fi->lost_entries++;
+	if (S_ISDIR(fi->attr.mode) && !fi->namer) {
+		fi->namer_name = strndup(de->name, de->namelen);
+		if (!fi->namer_name) {
+			w->error = -ENOMEM;
+			return 1;
+		}
+		fi->namer = w->dir->attr.ino;
+	}
+	return 0;
+}
+
+/*
+ * Report a lost directory and walk everything below it as if it were in lost+found already
+ * (where -y puts it), so the subtree is neither reported again nor linked piecemeal. @cut: it
+ * is in a cycle, and the entry its namer holds moves to lost+found.
+ */
+static int fsck_adopt(struct fsck_walk *w, struct fsck_inode *fi, bool cut)
+{
+	struct fsck *c = w->c;
+	struct fsck_fix fix = {
+		.kind = FSCK_FIX_ORPHAN_DIR, .ino = fi->attr.ino, .value = cut ? fi->namer : 0};
+	char name[64];
+
+	if (cut)
+		fsck_problem(c, &fix,
+			     "%s: directory in a cycle of directories the root does not reach "
+			     "(named '%s' by inode %" PRIu64 ")",
+			     fsck_name(fi, name, sizeof(name)), fi->namer_name, fi->namer);
+	else
+		fsck_problem(c, &fix, "%s: directory with %u link(s) that no directory entry names",
+			     fsck_name(fi, name, sizeof(name)), fi->attr.nlink);
+	if (asprintf(&fi->path, "<unreachable #%" PRIu64 ">", fi->attr.ino) < 0) {
+		fi->path = NULL;
+		return -ENOMEM;
+	}
+	fi->reached = fi->lost = true;
+	fi->cut = cut;
+	fi->parent = c->lost_found;
+	if (c->lost_found)
+		c->adopted++;
+	return fsck_walk_from(w, fi);
+}
+
+/*
+ * A directory on the cycle that @fi hangs from: follow the namers until one comes back. Every
+ * namer is lost too (had a walk read it, the walk would have reached the directory it names),
+ * and has a namer itself, or it would have been attached as the top of its subtree.
+ */
+static struct fsck_inode *fsck_cycle_member(struct fsck *c, struct fsck_inode *fi, uint32_t mark)
+{
+	while (fi->mark != mark) {
+		struct fsck_inode *up = fsck_find_inode(c, fi->namer);
+
+		fi->mark = mark;
+		if (!up)
+			return fi;
+		fi = up;
+	}
+	return fi;
+}
+
+/*
+ * The directories with links that the walk from the root did not reach. Those no lost
+ * directory names either are the tops of lost subtrees: each is attached. What is left hangs
+ * from a cycle of directories naming each other; each cycle is attached at one member.
+ */
+static int fsck_walk_lost(struct fsck_walk *w)
+{
+	struct fsck *c = w->c;
+	uint32_t mark = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < c->nr_inodes && !ret; i++) {
+		if (!fsck_is_lost(&c->inodes[i]))
+			continue;
+		w->dir = &c->inodes[i];
+		/* From cookie 2 (".."): the entries only. */
+		ret = meta_readdir(c->fs, w->dir->attr.ino, 2, fsck_scan_entry, w);
+		if (!ret)
+			ret = w->error;
+	}
+	for (size_t i = 0; i < c->nr_inodes && !ret; i++)
+		if (fsck_is_lost(&c->inodes[i]) && !c->inodes[i].lost_entries)
+			ret = fsck_adopt(w, &c->inodes[i], false);
+	for (size_t i = 0; i < c->nr_inodes && !ret; i++) {
+		struct fsck_inode *fi = &c->inodes[i];
+
+		if (fsck_is_lost(fi)) {
+			fi = fsck_cycle_member(c, fi, ++mark);
+			ret = fsck_adopt(w, fi, fi->namer != 0);
+		}
+	}
+	return ret;
+}
+
+/* Breadth first from the root, then from every lost directory. */
 static int fsck_walk_tree(struct fsck *c)
 {
 	struct fsck_walk w = {.c = c};
 	struct fsck_inode *root = fsck_find_inode(c, META_ROOT_INO);
-	size_t head = 0;
-	int ret = 0;
+	int ret;
 
 	w.queue = malloc(c->nr_inodes * sizeof(*w.queue));
 	root->path = strdup("/");
@@ -269,12 +435,10 @@ static int fsck_walk_tree(struct fsck *c)
 	}
 	root->reached = true;
 	root->parent = META_ROOT_INO;
-	w.queue[w.tail++] = (size_t)(root - c->inodes);
-	while (head < w.tail && !ret) {
-		w.dir = &c->inodes[w.queue[head++]];
-		ret = meta_readdir(c->fs, w.dir->attr.ino, 0, fsck_walk_entry, &w);
-		if (!ret)
-			ret = w.error;
+	ret = fsck_walk_from(&w, root);
+	if (!ret) {
+		c->lost_found = fsck_find_lost_found(c);
+		ret = fsck_walk_lost(&w);
 	}
 	free(w.queue);
 	return ret;
@@ -288,25 +452,28 @@ static void fsck_check_links(struct fsck *c)
 	for (size_t i = 0; i < c->nr_inodes; i++) {
 		struct fsck_inode *fi = &c->inodes[i];
 		bool dir = S_ISDIR(fi->attr.mode);
-		uint64_t want = dir ? 2u + fi->subdirs : fi->entries;
-		struct fsck_fix fix = {.kind = FSCK_FIX_NLINK, .ino = fi->attr.ino, .value = want};
+		uint64_t want = dir ? 2u + fi->subdirs + fi->moved : fi->entries;
+		uint64_t after =
+			want - fi->moved + (fi->attr.ino == c->lost_found ? c->adopted : 0);
+		struct fsck_fix fix = {.kind = FSCK_FIX_NLINK, .ino = fi->attr.ino, .value = after};
 
 		if (fi->attr.nlink == 0 && fi->entries == 0) {
 			c->pending_orphans++;
 			continue;
 		}
-		if (!fi->reached && fi->entries == 0) {
+		/* Directories with links were all reached: from the root or as lost ones. */
+		if (!fi->reached && fi->entries == 0 && !dir) {
 			struct fsck_fix orphan = {.kind = FSCK_FIX_ORPHAN, .ino = fi->attr.ino};
 
-			fsck_problem(c, dir ? NULL : &orphan,
-				     "%s: %s with %u link(s) that no directory entry names%s",
-				     fsck_name(fi, name, sizeof(name)), dir ? "directory" : "inode",
-				     fi->attr.nlink, dir ? " (not repairable here)" : "");
+			fsck_problem(c, &orphan,
+				     "%s: inode with %u link(s) that no directory entry names",
+				     fsck_name(fi, name, sizeof(name)), fi->attr.nlink);
 			continue;
 		}
 		if (S_ISLNK(fi->attr.mode) && fi->attr.size == 0)
 			fsck_problem(c, NULL, "%s: symbolic link with an empty target",
 				     fsck_name(fi, name, sizeof(name)));
+		/* Now, before the moves of -y; the fix sets the count they leave. */
 		if (fi->attr.nlink != want)
 			fsck_problem(c, &fix, "%s: link count is %u, should be %" PRIu64,
 				     fsck_name(fi, name, sizeof(name)), fi->attr.nlink, want);
@@ -465,8 +632,10 @@ int fsck_inventory(struct fsck *c)
 
 void fsck_inventory_free(struct fsck *c)
 {
-	for (size_t i = 0; i < c->nr_inodes; i++)
+	for (size_t i = 0; i < c->nr_inodes; i++) {
 		free(c->inodes[i].path);
+		free(c->inodes[i].namer_name);
+	}
 	free(c->inodes);
 	free(c->exts);
 	free(c->fixes);
@@ -475,4 +644,6 @@ void fsck_inventory_free(struct fsck *c)
 	c->fixes = NULL;
 	c->nr_inodes = c->nr_exts = c->nr_fixes = 0;
 	c->cap_exts = c->cap_fixes = 0;
+	c->lost_found = 0;
+	c->adopted = 0;
 }

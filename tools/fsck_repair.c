@@ -4,18 +4,25 @@
  *
  * Safe repairs only, all of them additive or freeing nothing anyone can reach:
  *   - a damaged superblock copy is rewritten from the one the mount used (sb_write);
- *   - an unreachable inode that still has links gets an entry "#<ino>" in lost+found, and
- *     a wrong link count is set to the number of entries naming the inode: both as records
- *     appended to the log (jedit.h) that the next mount replays like any other;
+ *   - an unreachable inode that still has links gets an entry "#<ino>" in lost+found (LINK),
+ *     so does the top directory of each unreachable subtree (DIRENT: LINK refuses directories;
+ *     its ".." becomes lost+found), and a cycle of directories the root does not reach has the
+ *     entry closing it moved there (RENAME); then wrong link counts, lost+found's and the cycle
+ *     parent's are set (INODE): all as records appended to the log (jedit.h) that the next
+ *     mount replays like any other (docs/FORMAT.md, "Repairs");
  *   - written blocks wholly past EOF are freed with meta_fallocate(PUNCH_HOLE) on a read-write
  *     mount, which is also the mount that folds the appended records into a checkpoint and frees
  *     the orphans a crash left.
  * Called with the filesystem mounted read-only (to read what the records need); unmounts it.
  *
+ * A DIRENT names its readdir cookie: lost+found's next cookie (meta_dir_next_cookie), counted
+ * up for every entry the records add before it, so it is one lost+found never gave and, since
+ * replaying it raises the next cookie past it, never gives. Without a usable lost+found nothing
+ * is attached; those problems stay, reported.
+ *
  * Not here: leaked space cannot exist on disk (free space is not stored; a mount rebuilds it as
  * what no extent references), so the free-space check can only find an in-memory bug, which no
- * on-disk repair fixes. An unreachable directory is left alone: an entry for it would need a
- * cookie in lost+found that the metadata API cannot reserve.
+ * on-disk repair fixes.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "tools/fsck.h"
@@ -33,26 +41,46 @@ struct fsck_prepared {
 	struct meta_attr attr;
 	char *symlink;
 	uint32_t nlink;
+	char name[48]; /* ORPHAN, ORPHAN_DIR: the new entry in lost+found */
 };
 
-static uint64_t fsck_lost_found(struct fsck *c)
+/* The cookies lost+found gives next: one per entry the records add, whichever record adds it. */
+struct fsck_cookies {
+	uint64_t next;
+};
+
+/*
+ * "#<ino>", or "#<ino>.<n>" when lost+found has that name already: replay refuses a record
+ * that adds an existing name, and the mount with it.
+ */
+static void fsck_entry_name(struct fsck *c, uint64_t ino, char *buf, size_t len)
 {
 	struct meta_attr a;
 
-	if (meta_lookup(c->fs, META_ROOT_INO, "lost+found", &a))
-		return 0;
-	meta_forget(c->fs, a.ino, 1);
-	return S_ISDIR(a.mode) ? a.ino : 0;
+	snprintf(buf, len, "#%" PRIu64, ino);
+	for (unsigned n = 1; !meta_lookup(c->fs, c->lost_found, buf, &a); n++) {
+		meta_forget(c->fs, a.ino, 1);
+		snprintf(buf, len, "#%" PRIu64 ".%u", ino, n);
+	}
 }
 
 /* What the records need, read while still mounted. Orphans end up with one link. */
-static int fsck_prepare(struct fsck *c, struct fsck_prepared *p)
+static int fsck_prepare(struct fsck *c, struct fsck_prepared *p, struct fsck_cookies *ck)
 {
+	int ret;
+
+	if (c->lost_found) {
+		ret = meta_dir_next_cookie(c->fs, c->lost_found, &ck->next);
+		if (ret)
+			return ret;
+	}
 	for (size_t i = 0; i < c->nr_fixes; i++) {
 		const struct fsck_fix *f = &c->fixes[i];
 		struct fsck_inode *fi = fsck_find_inode(c, f->ino);
 
 		p[i].fix = *f;
+		if (f->kind == FSCK_FIX_ORPHAN || f->kind == FSCK_FIX_ORPHAN_DIR)
+			fsck_entry_name(c, f->ino, p[i].name, sizeof(p[i].name));
 		if (f->kind != FSCK_FIX_NLINK && f->kind != FSCK_FIX_ORPHAN)
 			continue;
 		p[i].attr = fi->attr;
@@ -67,32 +95,103 @@ static int fsck_prepare(struct fsck *c, struct fsck_prepared *p)
 	return 0;
 }
 
-static int fsck_repair_records(struct fsck *c, struct fsck_prepared *p, uint64_t lf)
+/*
+ * The records that add entries to lost+found. LINK and RENAME take its next cookie at replay;
+ * DIRENT carries one, which must be that same next cookie: counting every entry added keeps
+ * them in step, so no cookie lost+found ever gave or will give is used twice.
+ */
+static int fsck_put_entry(struct fsck *c, struct jedit *je, const struct fsck_prepared *q,
+			  struct fsck_cookies *ck)
+{
+	const struct fsck_fix *f = &q->fix;
+	struct fsck_inode *fi = fsck_find_inode(c, f->ino);
+	int ret;
+
+	if (f->kind == FSCK_FIX_ORPHAN)
+		ret = jedit_put_link(je, f->ino, c->lost_found, q->name);
+	else if (f->value)
+		ret = jedit_put_rename(je, f->value, fi->namer_name, c->lost_found, q->name, 0);
+	else
+		ret = jedit_put_dirent(je, c->lost_found, ck->next, f->ino, q->name);
+	if (ret)
+		return ret;
+	ck->next++;
+	if (f->kind == FSCK_FIX_ORPHAN)
+		printf("%s: repaired: inode %" PRIu64 " linked as /lost+found/%s\n", c->source,
+		       f->ino, q->name);
+	else if (f->value)
+		printf("%s: repaired: directory inode %" PRIu64 " moved from inode %" PRIu64
+		       " ('%s') to /lost+found/%s\n",
+		       c->source, f->ino, f->value, fi->namer_name, q->name);
+	else
+		printf("%s: repaired: directory inode %" PRIu64 " linked as /lost+found/%s\n",
+		       c->source, f->ino, q->name);
+	return 0;
+}
+
+static int fsck_put_nlink(struct fsck *c, struct jedit *je, const struct meta_attr *a,
+			  uint32_t nlink, const char *symlink)
+{
+	int ret = jedit_put_inode(je, a, nlink, symlink);
+
+	if (!ret)
+		printf("%s: repaired: inode %" PRIu64 ": link count set to %u\n", c->source, a->ino,
+		       nlink);
+	return ret;
+}
+
+static bool fsck_has_nlink_fix(const struct fsck *c, uint64_t ino)
+{
+	for (size_t i = 0; i < c->nr_fixes; i++)
+		if (c->fixes[i].kind == FSCK_FIX_NLINK && c->fixes[i].ino == ino)
+			return true;
+	return false;
+}
+
+/*
+ * The directories whose link count the moves change, lost+found (each attached directory adds
+ * one) and the parents a cycle was cut in (one less), unless an NLINK fix sets it anyway: the
+ * check counted its value after the moves.
+ */
+static int fsck_put_dir_nlinks(struct fsck *c, struct jedit *je)
+{
+	struct timespec ts;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (size_t i = 0; i < c->nr_inodes && !ret; i++) {
+		struct fsck_inode *fi = &c->inodes[i];
+		uint32_t add = fi->attr.ino == c->lost_found ? c->adopted : 0;
+		struct meta_attr a = fi->attr;
+
+		if ((!add && !fi->moved) || fsck_has_nlink_fix(c, a.ino))
+			continue;
+		a.mtime_ns = a.ctime_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		ret = fsck_put_nlink(c, je, &a, a.nlink - fi->moved + add, NULL);
+	}
+	return ret;
+}
+
+/*
+ * Entries first, then link counts: INODE records set a count outright, so they come after the
+ * RENAME and LINK records that change counts on the way.
+ */
+static int fsck_repair_records(struct fsck *c, struct fsck_prepared *p, struct fsck_cookies *ck)
 {
 	struct jedit *je;
-	char name[64];
 	int ret;
 
 	ret = jedit_open(c->source, &je);
 	if (ret)
 		return ret;
-	for (size_t i = 0; i < c->nr_fixes && !ret; i++) {
-		struct fsck_prepared *q = &p[i];
-
-		if (q->fix.kind == FSCK_FIX_ORPHAN) {
-			snprintf(name, sizeof(name), "#%" PRIu64, q->fix.ino);
-			ret = jedit_put_link(je, q->fix.ino, lf, name);
-			if (!ret)
-				printf("%s: repaired: inode %" PRIu64 " linked as /lost+found/%s\n",
-				       c->source, q->fix.ino, name);
-		}
-		if (!ret && (q->fix.kind == FSCK_FIX_ORPHAN || q->fix.kind == FSCK_FIX_NLINK)) {
-			ret = jedit_put_inode(je, &q->attr, q->nlink, q->symlink);
-			if (!ret)
-				printf("%s: repaired: inode %" PRIu64 ": link count set to %u\n",
-				       c->source, q->fix.ino, q->nlink);
-		}
-	}
+	for (size_t i = 0; i < c->nr_fixes && !ret; i++)
+		if (p[i].fix.kind == FSCK_FIX_ORPHAN || p[i].fix.kind == FSCK_FIX_ORPHAN_DIR)
+			ret = fsck_put_entry(c, je, &p[i], ck);
+	for (size_t i = 0; i < c->nr_fixes && !ret; i++)
+		if (p[i].fix.kind == FSCK_FIX_ORPHAN || p[i].fix.kind == FSCK_FIX_NLINK)
+			ret = fsck_put_nlink(c, je, &p[i].attr, p[i].nlink, p[i].symlink);
+	if (!ret)
+		ret = fsck_put_dir_nlinks(c, je);
 	ret = jedit_close(je) ?: ret;
 	return ret;
 }
@@ -147,35 +246,46 @@ static int fsck_repair_mounted(struct fsck *c)
 	return ret ? ret : ret2;
 }
 
+/* Without a lost+found nothing can be attached: those problems stay. */
+static void fsck_drop_attach_fixes(struct fsck *c)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < c->nr_fixes; i++) {
+		if (c->fixes[i].kind == FSCK_FIX_ORPHAN || c->fixes[i].kind == FSCK_FIX_ORPHAN_DIR)
+			c->unfixable++;
+		else
+			c->fixes[kept++] = c->fixes[i];
+	}
+	if (kept != c->nr_fixes)
+		printf("%s: no /lost+found directory: unreachable inodes stay as they are\n",
+		       c->source);
+	c->nr_fixes = kept;
+}
+
 int fsck_repair(struct fsck *c)
 {
 	struct fsck_prepared *p = calloc(c->nr_fixes ? c->nr_fixes : 1, sizeof(*p));
+	struct fsck_cookies ck = {0};
 	bool sb = false, records = false;
-	uint64_t lf = 0;
 	int ret;
 
 	if (!p)
 		return -ENOMEM;
+	if (!c->lost_found)
+		fsck_drop_attach_fixes(c);
 	for (size_t i = 0; i < c->nr_fixes; i++) {
 		sb |= c->fixes[i].kind == FSCK_FIX_SB;
-		records |=
-			c->fixes[i].kind == FSCK_FIX_NLINK || c->fixes[i].kind == FSCK_FIX_ORPHAN;
-		if (c->fixes[i].kind == FSCK_FIX_ORPHAN && !lf && !(lf = fsck_lost_found(c))) {
-			printf("%s: no /lost+found directory: unreachable inodes stay as they "
-			       "are\n",
-			       c->source);
-			c->fixes[i--] = c->fixes[--c->nr_fixes];
-			c->unfixable++;
-		}
+		records |= c->fixes[i].kind != FSCK_FIX_SB && c->fixes[i].kind != FSCK_FIX_PAST_EOF;
 	}
-	ret = fsck_prepare(c, p);
+	ret = fsck_prepare(c, p, &ck);
 	meta_unmount(c->fs);
 	c->fs = NULL;
 	/* The superblock first: the journal is found through it. */
 	if (!ret && sb)
 		ret = fsck_repair_sb(c);
 	if (!ret && records)
-		ret = fsck_repair_records(c, p, lf);
+		ret = fsck_repair_records(c, p, &ck);
 	if (!ret)
 		ret = fsck_repair_mounted(c);
 	for (size_t i = 0; i < c->nr_fixes; i++)

@@ -174,6 +174,36 @@ int jedit_put_unlink(struct jedit *je, uint64_t dir, const char *name, bool rmdi
 	return jedit_append(je, MREC_UNLINK);
 }
 
+int jedit_put_rename(struct jedit *je, uint64_t olddir, const char *oldname, uint64_t newdir,
+		     const char *newname, unsigned flags)
+{
+	size_t oldlen = strlen(oldname), newlen = strlen(newname);
+
+	if (!oldlen || oldlen > META_NAME_MAX || !newlen || newlen > META_NAME_MAX)
+		return -EINVAL;
+	put64(je, olddir);
+	put64(je, newdir);
+	put32(je, flags);
+	put64(je, (uint64_t)jedit_now());
+	put_name(je, oldname, oldlen);
+	put_name(je, newname, newlen);
+	return jedit_append(je, MREC_RENAME);
+}
+
+int jedit_put_dirent(struct jedit *je, uint64_t dir, uint64_t cookie, uint64_t ino,
+		     const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > META_NAME_MAX)
+		return -EINVAL;
+	put64(je, dir);
+	put64(je, cookie);
+	put64(je, ino);
+	put_name(je, name, len);
+	return jedit_append(je, MREC_DIRENT);
+}
+
 int jedit_close(struct jedit *je)
 {
 	int ret = journal_close(je->j);

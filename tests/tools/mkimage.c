@@ -15,6 +15,17 @@
  *   mkimage unlink IMAGE PATH        log an unlink only: the inode stays, unlinked (as if open)
  *   mkimage size IMAGE PATH N        log an inode record with size N, extents left as they are
  *   mkimage layout IMAGE             block size and where the log and checkpoint areas start
+ *   mkimage mkdir IMAGE PATH         make a directory (a read-write mount)
+ *   mkimage rmdir IMAGE PATH         remove an empty directory (a read-write mount)
+ *   mkimage lostdir IMAGE PATH       log records that leave directory PATH, with everything
+ *                                    below it, with its links and no entry naming it; a
+ *                                    read-write mount then puts that in a checkpoint
+ *   mkimage cycle IMAGE DIR1 DIR2    log records that make DIR1 (lost as above) and DIR2 name
+ *                                    each other: DIR2 moves into DIR1, and gets an entry for
+ *                                    DIR1 (a DIRENT record); left in the log
+ *   mkimage stat IMAGE PATH          ino, nlink, cookie of the entry, parent (".." of a directory)
+ *   mkimage verify IMAGE PATH        read the file at PATH with PI checks, compare with what
+ *                                    populate, big wrote; prints its size
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -274,6 +285,249 @@ static void cmd_craft(const char *image, const char *path, long nlink, int orpha
 	printf("ino=%" PRIu64 "\n", a.ino);
 }
 
+static void cmd_dir(const char *image, const char *path, bool make)
+{
+	struct meta_fs *fs = mount_rw(image);
+	const char *name = strrchr(path, '/') + 1;
+	struct meta_attr a;
+	uint64_t parent;
+	char *dir = strndup(path, (size_t)(name - path));
+	int ret;
+
+	if (!dir)
+		die("memory", ENOMEM);
+	lookup_path(fs, dir, &a, &parent);
+	ret = make ? meta_mkdir(fs, a.ino, name, 0755, &(struct meta_owner){0, 0}, NULL)
+		   : meta_rmdir(fs, a.ino, name);
+	if (ret)
+		die(path, ret);
+	free(dir);
+	unmount(fs);
+}
+
+struct names {
+	char **v;
+	size_t nr;
+};
+
+static int collect_name(void *arg, const struct meta_dirent_info *de)
+{
+	struct names *n = arg;
+	char **nv = realloc(n->v, (n->nr + 1) * sizeof(*nv));
+
+	if (!nv || !(nv[n->nr] = strndup(de->name, de->namelen)))
+		die("memory", ENOMEM);
+	n->v = nv;
+	n->nr++;
+	return 0;
+}
+
+#define PARK ".mkimage-park"
+
+/*
+ * Records that take the entry naming directory @dir (@name in @parent) away but leave the
+ * directory alive with everything below it. An entry for a non-empty directory cannot be
+ * removed by any record, so: move its entries to @park (an empty directory in the root), rmdir
+ * it, give it back its two links (INODE), move the entries back, rmdir @park.
+ */
+static void lose_dir(struct jedit *je, struct meta_attr *dir, uint64_t parent, const char *name,
+		     uint64_t park, const struct names *n)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n->nr && !ret; i++)
+		ret = jedit_put_rename(je, dir->ino, n->v[i], park, n->v[i], 0);
+	if (!ret)
+		ret = jedit_put_unlink(je, parent, name, true);
+	if (!ret)
+		ret = jedit_put_inode(je, dir, 2, NULL);
+	for (size_t i = 0; i < n->nr && !ret; i++)
+		ret = jedit_put_rename(je, park, n->v[i], dir->ino, n->v[i], 0);
+	if (!ret)
+		ret = jedit_put_unlink(je, META_ROOT_INO, PARK, true);
+	if (ret)
+		die("crafting records", ret);
+}
+
+/* The state lose_dir needs, read on a read-write mount that also makes the park directory. */
+static uint64_t prepare_lose(const char *image, const char *path, struct meta_attr *a,
+			     uint64_t *parent, struct names *n)
+{
+	struct meta_fs *fs = mount_rw(image);
+	uint64_t park;
+	int ret;
+
+	lookup_path(fs, path, a, parent);
+	if (!S_ISDIR(a->mode))
+		die(path, ENOTDIR);
+	ret = meta_readdir(fs, a->ino, 2, collect_name, n);
+	if (ret)
+		die("readdir", ret);
+	park = make_dir(fs, META_ROOT_INO, PARK);
+	unmount(fs);
+	return park;
+}
+
+static void free_names(struct names *n)
+{
+	for (size_t i = 0; i < n->nr; i++)
+		free(n->v[i]);
+	free(n->v);
+}
+
+static void cmd_lostdir(const char *image, const char *path)
+{
+	struct names n = {0};
+	struct meta_attr a;
+	uint64_t parent, park;
+	struct jedit *je;
+	int ret;
+
+	park = prepare_lose(image, path, &a, &parent, &n);
+	ret = jedit_open(image, &je);
+	if (ret)
+		die("jedit_open", ret);
+	lose_dir(je, &a, parent, strrchr(path, '/') + 1, park, &n);
+	ret = jedit_close(je);
+	if (ret)
+		die("crafting records", ret);
+	/* Frees the park directory and writes the damage into a checkpoint. */
+	unmount(mount_rw(image));
+	free_names(&n);
+	printf("ino=%" PRIu64 "\n", a.ino);
+}
+
+static void cmd_cycle(const char *image, const char *path1, const char *path2)
+{
+	struct meta_mount_opts mo = {.read_only = true};
+	const char *name1 = strrchr(path1, '/') + 1, *name2 = strrchr(path2, '/') + 1;
+	struct meta_attr a1, a2;
+	uint64_t parent1, parent2, park, cookie;
+	struct names n = {0};
+	struct meta_fs *fs;
+	struct jedit *je;
+	int ret;
+
+	park = prepare_lose(image, path1, &a1, &parent1, &n);
+	ret = meta_mount(image, &mo, &fs);
+	if (ret)
+		die(image, ret);
+	lookup_path(fs, path2, &a2, &parent2);
+	ret = meta_dir_next_cookie(fs, a2.ino, &cookie);
+	if (ret)
+		die("meta_dir_next_cookie", ret);
+	meta_unmount(fs);
+	ret = jedit_open(image, &je);
+	if (ret)
+		die("jedit_open", ret);
+	lose_dir(je, &a1, parent1, name1, park, &n);
+	/* DIR2 into DIR1 (DIR1's ".." still names its old parent: no loop for rename to see). */
+	ret = jedit_put_rename(je, parent2, name2, a1.ino, name2, 0);
+	if (!ret)
+		ret = jedit_put_dirent(je, a2.ino, cookie, a1.ino, name1);
+	if (!ret)
+		ret = jedit_put_inode(je, &a2, a2.nlink + 1, NULL);
+	ret = jedit_close(je) ?: ret;
+	if (ret)
+		die("crafting records", ret);
+	free_names(&n);
+	printf("ino1=%" PRIu64 "\nino2=%" PRIu64 "\n", a1.ino, a2.ino);
+}
+
+struct find_entry {
+	uint64_t ino, cookie;
+};
+
+static int match_entry(void *arg, const struct meta_dirent_info *de)
+{
+	struct find_entry *f = arg;
+
+	if (de->ino != f->ino)
+		return 0;
+	f->cookie = de->cookie;
+	return 1;
+}
+
+static void cmd_stat(const char *image, const char *path)
+{
+	struct meta_mount_opts mo = {.read_only = true};
+	struct find_entry f = {0};
+	struct meta_attr a, up;
+	struct meta_fs *fs;
+	uint64_t parent;
+	int ret;
+
+	ret = meta_mount(image, &mo, &fs);
+	if (ret)
+		die(image, ret);
+	lookup_path(fs, path, &a, &parent);
+	f.ino = a.ino;
+	ret = meta_readdir(fs, parent, 2, match_entry, &f);
+	if (ret)
+		die("readdir", ret);
+	printf("ino=%" PRIu64 "\nnlink=%u\ncookie=%" PRIu64 "\n", a.ino, a.nlink, f.cookie);
+	if (S_ISDIR(a.mode)) {
+		ret = meta_lookup(fs, a.ino, "..", &up);
+		if (ret)
+			die("..", ret);
+		printf("parent=%" PRIu64 "\n", up.ino);
+	}
+	meta_unmount(fs);
+}
+
+/* Read every byte of the file through its mappings, PI checked, against write_file's pattern. */
+static void cmd_verify(const char *image, const char *path)
+{
+	struct meta_mount_opts mo = {.read_only = true, .strict = true};
+	const struct pi_format *f;
+	struct meta_inode *ip;
+	struct meta_attr a;
+	struct meta_fs *fs;
+	uint64_t parent, pos = 0;
+	uint8_t *buf, *md;
+	int ret;
+
+	ret = meta_mount(image, &mo, &fs);
+	if (ret)
+		die(image, ret);
+	lookup_path(fs, path, &a, &parent);
+	f = &ns_get_format(meta_get_ns(fs))->pi;
+	if (posix_memalign((void **)&buf, 4096, CHUNK) || !(md = calloc(1, CHUNK / 512 * 64)))
+		die("memory", ENOMEM);
+	ret = meta_inode_get(fs, a.ino, &ip);
+	if (ret)
+		die("meta_inode_get", ret);
+	while (pos < a.size) {
+		struct meta_map m;
+		uint64_t len, lba;
+		struct ns_pi_params pp = {.app_mask = 0xFFFF};
+
+		ret = meta_map_begin(ip, pos, a.size - pos, META_MAP_REPORT, &m);
+		if (ret || m.type != META_MAP_MAPPED)
+			die("not mapped", ret ? ret : EINVAL);
+		len = m.offset + m.length - pos;
+		if (len > CHUNK)
+			len = CHUNK;
+		lba = m.lba + (pos - m.offset) / f->lba_size;
+		pp.ref_tag = lba;
+		pp.app_tag = m.app_tag;
+		pp.checks = f->type == PI_TYPE_NONE ? 0 : PI_CHECK_ALL;
+		ret = ns_read_sync(meta_get_ns(fs), lba, (uint32_t)(len / f->lba_size), buf,
+				   f->md_size ? md : NULL, &pp);
+		if (ret)
+			die("read", ret);
+		for (uint64_t i = 0; i < len && pos + i < a.size; i++)
+			if (buf[i] != (uint8_t)((pos + i) * 7 + a.ino))
+				die("data differs from what was written", EIO);
+		pos += len;
+	}
+	meta_inode_put(ip);
+	meta_unmount(fs);
+	free(md);
+	free(buf);
+	printf("size=%" PRIu64 "\n", a.size);
+}
+
 static void cmd_layout(const char *image)
 {
 	struct sb sb;
@@ -308,6 +562,18 @@ int main(int argc, char **argv)
 		cmd_craft(argv[2], argv[3], 0, 2, -1);
 	else if (argc == 5 && !strcmp(argv[1], "size"))
 		cmd_craft(argv[2], argv[3], 0, 0, strtoll(argv[4], NULL, 0));
+	else if (argc == 4 && !strcmp(argv[1], "mkdir"))
+		cmd_dir(argv[2], argv[3], true);
+	else if (argc == 4 && !strcmp(argv[1], "rmdir"))
+		cmd_dir(argv[2], argv[3], false);
+	else if (argc == 4 && !strcmp(argv[1], "lostdir"))
+		cmd_lostdir(argv[2], argv[3]);
+	else if (argc == 5 && !strcmp(argv[1], "cycle"))
+		cmd_cycle(argv[2], argv[3], argv[4]);
+	else if (argc == 4 && !strcmp(argv[1], "stat"))
+		cmd_stat(argv[2], argv[3]);
+	else if (argc == 4 && !strcmp(argv[1], "verify"))
+		cmd_verify(argv[2], argv[3]);
 	else {
 		fprintf(stderr, "usage: see the comment at the top of mkimage.c\n");
 		return 2;

@@ -23,6 +23,10 @@ expect_rc() { # expected-rc description
 expect_out() { # regex description
 	if grep -Eq -- "$1" <<<"$out"; then ok "$2"; else fail "$2: no line matching '$1'"; fi
 }
+expect_count() { # count regex description: lines matching
+	local n; n=$(grep -Ec -- "$2" <<<"$out")
+	if [ "$n" -eq "$1" ]; then ok "$3"; else fail "$3: $n lines match '$2', expected $1"; fi
+}
 expect_lines() { # count description
 	local n; n=$(grep -c . <<<"$out")
 	if [ "$n" -eq "$1" ]; then ok "$2"; else fail "$2: $n lines, expected $1"; fi
@@ -290,6 +294,94 @@ section_repair() {
 	run "$fsck" -n "$img"
 	expect_rc 0 "clean after a read-write mount"
 	grep -q "still open" <<<"$out" && fail "the orphan was not freed" || ok "freed at mount"
+}
+
+# Unreachable directories: -y gives the top of each lost subtree (or one member of a cycle) an
+# entry in lost+found, with a cookie lost+found never gave, and everything below comes back.
+section_repair_dirs() {
+	local lf ino ino1 ino2 fino
+	rm -f "$img"
+	"$mkfs" --size 64M "$img" >/dev/null
+	"$mkimage" populate "$img" >/dev/null
+	eval "$("$mkimage" stat "$img" /lost+found)"; lf=$ino
+	# lost+found gives cookie 3 to x, which goes again: the next entry must get 4, not 3.
+	"$mkimage" mkdir "$img" /lost+found/x && "$mkimage" rmdir "$img" /lost+found/x ||
+		fail "mkdir, rmdir in lost+found"
+	eval "$("$mkimage" lostdir "$img" /a)"
+	run "$fsck" -n "$img"
+	expect_rc 4 "a directory no entry names is an error"
+	expect_out "inode $ino \(unreachable\): directory with 3 link\(s\) that no directory entry names" \
+		"names the directory and its links"
+	expect_count 1 "unreachable" "only the top of the lost subtree is reported (not /a/b, f1)"
+	run "$fsck" -y "$img"
+	expect_rc 1 "-y attaches it to lost+found"
+	expect_out "repaired: directory inode $ino linked as /lost\+found/#$ino$" "reports where"
+	expect_count 1 "linked as" "attaches the top only"
+	expect_out "repaired: inode $lf: link count set to 3" "lost+found counts the subdirectory"
+	run "$fsck" -n --scrub "$img"
+	expect_rc 0 "clean afterwards, data intact"
+	run "$mkimage" stat "$img" "/lost+found/#$ino"
+	expect_out "^parent=$lf$" "its '..' is lost+found"
+	expect_out "^cookie=4$" "its entry has a cookie lost+found never gave"
+	expect_out "^nlink=3$" "it keeps its subdirectory"
+	run "$mkimage" stat "$img" /lost+found
+	expect_out "^nlink=3$" "lost+found has 3 links"
+	run "$mkimage" verify "$img" "/lost+found/#$ino/b/f1"
+	expect_rc 0 "the file below it reads back as written"
+
+	# Two directories naming each other, nothing else naming them; the damage is in the log.
+	rm -f "$img"
+	"$mkfs" --size 64M "$img" >/dev/null
+	"$mkimage" populate "$img" >/dev/null
+	eval "$("$mkimage" cycle "$img" /a /d)"
+	run "$fsck" -n "$img"
+	expect_rc 4 "a cycle the root does not reach is an error"
+	expect_out "inode $ino1 \(unreachable\): directory in a cycle of directories the root does not reach \(named 'a' by inode $ino2\)" \
+		"names the member where it breaks the cycle"
+	expect_count 1 "unreachable" "one line for the cycle"
+	run "$fsck" -y "$img"
+	expect_rc 1 "-y breaks it"
+	expect_out "repaired: directory inode $ino1 moved from inode $ino2 \('a'\) to /lost\+found/#$ino1$" \
+		"moves the entry that closed the cycle"
+	expect_out "repaired: inode $ino2: link count set to 2" "the directory it left loses a link"
+	run "$fsck" -n --scrub "$img"
+	expect_rc 0 "clean afterwards, data intact"
+	run "$mkimage" stat "$img" "/lost+found/#$ino1/d"
+	expect_out "^ino=$ino2$" "the other member hangs below it"
+	expect_out "^parent=$ino1$" "with '..' right"
+	run "$mkimage" verify "$img" "/lost+found/#$ino1/d/f2link"
+	expect_rc 0 "a file in the cycle reads back"
+	run "$mkimage" verify "$img" "/lost+found/#$ino1/b/f1"
+	expect_rc 0 "a file below it too"
+
+	# No lost+found: reported and left; then one where "#<ino>" is taken; a lost file as well.
+	rm -f "$img"
+	"$mkfs" --size 64M "$img" >/dev/null
+	"$mkimage" populate "$img" >/dev/null
+	"$mkimage" rmdir "$img" /lost+found || fail "rmdir /lost+found"
+	"$mkimage" big "$img" 1 >/dev/null || fail "big"
+	eval "$("$mkimage" orphan "$img" /big)"; fino=$ino
+	eval "$("$mkimage" lostdir "$img" /a)"
+	run "$fsck" -y "$img"
+	expect_rc 4 "nothing to attach to"
+	expect_out "no /lost\+found directory: unreachable inodes stay as they are" "says so"
+	expect_count 0 "repaired:" "repairs nothing"
+	run "$fsck" -n "$img"
+	expect_rc 4 "still reported"
+	expect_out "inode $ino \(unreachable\): directory with 3 link" "the directory is still lost"
+	"$mkimage" mkdir "$img" /lost+found && "$mkimage" mkdir "$img" "/lost+found/#$ino" ||
+		fail "mkdir"
+	run "$fsck" -y "$img"
+	expect_rc 1 "-y attaches both"
+	expect_out "repaired: directory inode $ino linked as /lost\+found/#$ino\.1$" \
+		"a name that is taken gets a suffix"
+	expect_out "repaired: inode $fino linked as /lost\+found/#$fino$" "the file too"
+	run "$fsck" -n --scrub "$img"
+	expect_rc 0 "clean afterwards"
+	run "$mkimage" verify "$img" "/lost+found/#$ino.1/b/f1"
+	expect_rc 0 "the file below the directory reads back"
+	run "$mkimage" verify "$img" "/lost+found/#$fino"
+	expect_rc 0 "the lost file reads back"
 }
 
 section_progress() {
