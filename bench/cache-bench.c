@@ -33,9 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "core/gfs.h"
 #include "core/meta.h"
 #include "core/ns.h"
@@ -55,14 +55,6 @@ static struct pi_format bench_fmt = {
 static char img_path[512];
 static uint64_t seq_bytes = 2048 * MIB;
 static uint64_t rand_ops = 200000;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, int err)
 {
@@ -122,7 +114,7 @@ static double bench_ns_seq_write(uint64_t bytes)
 		atomic_init(&slots[i].busy, false);
 		slots[i].error = &error;
 	}
-	t0 = now();
+	t0 = bench_now();
 	for (uint64_t done = 0; done < bytes; done += MIB, lba += per) {
 		struct ns_slot *slot = &slots[(done / MIB) % QD];
 		struct pi_io pio = {.lba = lba,
@@ -153,7 +145,7 @@ static double bench_ns_seq_write(uint64_t bytes)
 		while (atomic_load(&slots[i].busy))
 			sched_yield();
 	ns_flush_sync(ns);
-	t0 = now() - t0;
+	t0 = bench_now() - t0;
 	if (atomic_load(&error))
 		die("namespace write", atomic_load(&error));
 	ns_close(ns);
@@ -222,36 +214,36 @@ static double last_write_s, last_fsync_s;
 
 static double gfs_seq_write(struct gfs_file *f, uint64_t bytes, char *buf)
 {
-	double t0 = now(), t1;
+	double t0 = bench_now(), t1;
 
 	for (uint64_t off = 0; off < bytes; off += MIB) {
 		buf[0] = (char)off;
 		if (gfs_write(f, buf, MIB, off) != (ssize_t)MIB)
 			die("gfs_write", EIO);
 	}
-	t1 = now();
+	t1 = bench_now();
 	if (gfs_fsync(f, false))
 		die("gfs_fsync", EIO);
-	last_fsync_s = now() - t1;
+	last_fsync_s = bench_now() - t1;
 	last_write_s = t1 - t0;
-	return bytes / MIB / (now() - t0);
+	return bytes / MIB / (bench_now() - t0);
 }
 
 static double gfs_seq_read(struct gfs_file *f, uint64_t bytes, char *buf)
 {
-	double t0 = now();
+	double t0 = bench_now();
 
 	for (uint64_t off = 0; off < bytes; off += MIB)
 		if (gfs_read(f, buf, MIB, off) != (ssize_t)MIB)
 			die("gfs_read", EIO);
-	return bytes / MIB / (now() - t0);
+	return bytes / MIB / (bench_now() - t0);
 }
 
 /* One round: thousands of 4 KiB operations per second over [0, span). */
 static double gfs_rand(struct gfs_file *f, uint64_t span, bool write, char *buf)
 {
 	uint64_t seed = 0x1234567;
-	double t0 = now();
+	double t0 = bench_now();
 
 	for (uint64_t i = 0; i < rand_ops; i++) {
 		uint64_t off = (rng_next(&seed) % (span / 4096)) * 4096;
@@ -260,14 +252,14 @@ static double gfs_rand(struct gfs_file *f, uint64_t span, bool write, char *buf)
 		if (ret != 4096)
 			die(write ? "gfs_write" : "gfs_read", EIO);
 	}
-	return rand_ops / (now() - t0) / 1000;
+	return rand_ops / (bench_now() - t0) / 1000;
 }
 
 /* The same on the image file through the host page cache. */
 static double host_rand(int fd, bool write, char *buf)
 {
 	uint64_t seed = 0x1234567;
-	double t0 = now();
+	double t0 = bench_now();
 
 	for (uint64_t i = 0; i < rand_ops; i++) {
 		off_t off = (off_t)((rng_next(&seed) % (RAND_FILE / 4096)) * 4096);
@@ -276,18 +268,13 @@ static double host_rand(int fd, bool write, char *buf)
 		if (ret != 4096)
 			die("host I/O", errno);
 	}
-	return rand_ops / (now() - t0) / 1000;
-}
-
-static double max_d(double a, double b)
-{
-	return a > b ? a : b;
+	return rand_ops / (bench_now() - t0) / 1000;
 }
 
 /* The host page cache on the same file: sequential 1 MiB calls (+ fsync for writes). */
 static double host_seq(int fd, uint64_t bytes, bool write, char *buf)
 {
-	double t0 = now();
+	double t0 = bench_now();
 
 	for (uint64_t off = 0; off < bytes; off += MIB) {
 		ssize_t ret =
@@ -298,7 +285,7 @@ static double host_seq(int fd, uint64_t bytes, bool write, char *buf)
 	}
 	if (write && fsync(fd))
 		die("fsync", errno);
-	return bytes / MIB / (now() - t0);
+	return bytes / MIB / (bench_now() - t0);
 }
 
 struct folio_result {
@@ -326,16 +313,16 @@ static void bench_random(unsigned folio, struct folio_result *res, char *buf)
 	host_seq(fd, RAND_FILE, false, buf);
 	/* Rounds alternate between the two, so both see the same machine load. */
 	for (int round = 0; round < ROUNDS; round++) {
-		res->rand_read = max_d(res->rand_read, gfs_rand(f, RAND_FILE, false, buf));
-		res->host_rand_read = max_d(res->host_rand_read, host_rand(fd, false, buf));
+		res->rand_read = bench_max(res->rand_read, gfs_rand(f, RAND_FILE, false, buf));
+		res->host_rand_read = bench_max(res->host_rand_read, host_rand(fd, false, buf));
 	}
 	close(fd);
 	for (int round = 0; round < ROUNDS; round++)
-		res->rand_write = max_d(res->rand_write, gfs_rand(f, RAND_FILE, true, buf));
-	t0 = now();
+		res->rand_write = bench_max(res->rand_write, gfs_rand(f, RAND_FILE, true, buf));
+	t0 = bench_now();
 	if (gfs_fsync(f, false))
 		die("gfs_fsync", EIO);
-	res->fsync_s = now() - t0;
+	res->fsync_s = bench_now() - t0;
 	gfs_get_stats(gfs, &st);
 	if (st.cache_peak_bytes > st.cache_budget)
 		die("cache over budget", EOVERFLOW);
@@ -395,7 +382,7 @@ static void run_host(struct results *r, char *buf)
 	r->h_seq_w = host_seq(fd, seq_bytes, true, buf);
 	r->h_seq_r = host_seq(fd, seq_bytes, false, buf);
 	for (int round = 0; round < ROUNDS; round++)
-		r->h_rw = max_d(r->h_rw, host_rand(fd, true, buf));
+		r->h_rw = bench_max(r->h_rw, host_rand(fd, true, buf));
 	close(fd);
 }
 

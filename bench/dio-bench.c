@@ -33,9 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "core/dio.h"
 #include "core/gfs.h"
 #include "core/meta.h"
@@ -69,14 +69,6 @@ struct config {
 	struct gfs *gfs;
 	struct gfs_file *file;
 };
-
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static uint64_t rnd_state = 0x9E3779B97F4A7C15ull;
 
@@ -190,7 +182,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	while (now_sec() < w->end) {
+	while (bench_now() < w->end) {
 		uint64_t off;
 		ssize_t got;
 
@@ -215,7 +207,7 @@ static double run_threads(struct config *c, const struct bench_case *bc, uint64_
 {
 	struct worker w[MAX_QD];
 	pthread_t th[MAX_QD];
-	double start = now_sec();
+	double start = bench_now();
 	uint64_t ios = 0;
 
 	for (unsigned i = 0; i < bc->qd; i++) {
@@ -230,7 +222,7 @@ static double run_threads(struct config *c, const struct bench_case *bc, uint64_
 			return -1;
 		ios += w[i].ios;
 	}
-	return (double)ios * bc->bytes / (now_sec() - start);
+	return (double)ios * bc->bytes / (bench_now() - start);
 }
 
 /* Bytes per second of one case on one configuration for `seconds`. */
@@ -238,12 +230,12 @@ static double run_core(struct config *c, const struct bench_case *bc, uint64_t f
 		       double seconds, char *bufs)
 {
 	struct inflight in = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
-	double start = now_sec(), end = start + seconds, elapsed;
+	double start = bench_now(), end = start + seconds, elapsed;
 	uint64_t seq = 0, ios = 0;
 
 	if (qd_threads && bc->qd > 1)
 		return run_threads(c, bc, file_bytes, seconds, bufs);
-	while (now_sec() < end && !in.error) {
+	while (bench_now() < end && !in.error) {
 		uint64_t off = next_offset(bc, file_bytes, &seq);
 		char *buf = bufs + (ios % MAX_QD) * (size_t)bc->bytes;
 		struct iovec iov = {buf, bc->bytes};
@@ -273,51 +265,27 @@ static double run_core(struct config *c, const struct bench_case *bc, uint64_t f
 	while (in.busy)
 		pthread_cond_wait(&in.cond, &in.lock);
 	pthread_mutex_unlock(&in.lock);
-	elapsed = now_sec() - start;
+	elapsed = bench_now() - start;
 	return in.error ? -1 : (double)ios * bc->bytes / elapsed;
 }
 
 /* ---- fio on a raw file ---- */
 
-static double json_number_after(const char *json, const char *section, const char *key)
-{
-	const char *p = strstr(json, section);
-
-	if (!p || !(p = strstr(p, key)))
-		return -1;
-	p = strchr(p + strlen(key), ':');
-	return p ? strtod(p + 1, NULL) : -1;
-}
-
 static double run_fio(const char *file, const struct bench_case *bc, uint64_t file_bytes,
 		      double seconds)
 {
-	const char *section = bc->write ? "\"write\" : {" : "\"read\" : {";
-	size_t len = 0, cap = 1 << 16;
-	char cmd[1024], *json = malloc(cap);
-	double bw;
-	FILE *p;
+	struct bench_fio_job job = {
+		.name = "diobench",
+		.file = file,
+		.rw = bc->fio_rw,
+		.bs = bc->bytes,
+		.qd = bc->qd,
+		.size = file_bytes,
+		.runtime = (int)(seconds + 0.5) ?: 1,
+	};
+	struct bench_fio_result res;
 
-	snprintf(cmd, sizeof(cmd),
-		 "fio --name=diobench --filename=%s --ioengine=io_uring --direct=1 --rw=%s "
-		 "--bs=%u --iodepth=%u --size=%llu --time_based --runtime=%d --norandommap "
-		 "--randrepeat=0 --output-format=json 2>/dev/null",
-		 file, bc->fio_rw, bc->bytes, bc->qd, (unsigned long long)file_bytes,
-		 (int)(seconds + 0.5) ?: 1);
-	p = popen(cmd, "r");
-	if (!p || !json) {
-		free(json);
-		return -1;
-	}
-	for (size_t got; (got = fread(json + len, 1, cap - len - 1, p)) > 0;) {
-		len += got;
-		if (len + 1 == cap)
-			json = realloc(json, cap *= 2);
-	}
-	json[len] = '\0';
-	bw = pclose(p) == 0 ? json_number_after(json, section, "\"bw_bytes\"") : -1;
-	free(json);
-	return bw;
+	return bench_run_fio(&job, &res) ? -1 : res.bw;
 }
 
 static int raw_setup(char *path, size_t size, const char *dir, uint64_t file_bytes)
@@ -337,24 +305,6 @@ static int raw_setup(char *path, size_t size, const char *dir, uint64_t file_byt
 	close(fd);
 	free(buf);
 	return ret;
-}
-
-static double max_d(double a, double b)
-{
-	return a > b ? a : b;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /*
@@ -379,13 +329,13 @@ static int run_case(struct config *cfg, const char *raw, const struct bench_case
 				       : run_fio(raw, bc, file_bytes, seconds);
 			if (got[i] <= 0)
 				return -EIO;
-			best[i] = max_d(best[i], got[i]);
+			best[i] = bench_max(best[i], got[i]);
 		}
 		pn[r] = got[0] / got[1];
 		pf[r] = got[0] / got[2];
 	}
-	m_pn = median(pn, rounds < 64 ? rounds : 64);
-	m_pf = median(pf, rounds < 64 ? rounds : 64);
+	m_pn = bench_median(pn, rounds < 64 ? rounds : 64);
+	m_pf = bench_median(pf, rounds < 64 ? rounds : 64);
 	printf("%-18s %9.1f %9.1f %9.1f %9.0f %9.0f %9.0f %8.2f %8.2f\n", bc->name, best[0] / 1e6,
 	       best[1] / 1e6, best[2] / 1e6, best[0] / bc->bytes, best[1] / bc->bytes,
 	       best[2] / bc->bytes, m_pn, m_pf);

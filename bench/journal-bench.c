@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "core/journal.h"
 #include "core/ns.h"
 #include "core/sb.h"
@@ -21,14 +21,6 @@
 #define COMMITS	    2000
 #define CKPT_RECS   1000000
 #define CKPT_RECLEN 32
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what)
 {
@@ -62,12 +54,12 @@ static double run_commits(struct journal *j, int threads, uint64_t *writes)
 	double t;
 
 	journal_get_stats(j, &before);
-	t = now();
+	t = bench_now();
 	for (int i = 0; i < threads; i++)
 		pthread_create(&tid[i], NULL, commit_loop, &w);
 	for (int i = 0; i < threads; i++)
 		pthread_join(tid[i], NULL);
-	t = now() - t;
+	t = bench_now() - t;
 	journal_get_stats(j, &after);
 	*writes = after.log_writes - before.log_writes;
 	return COMMITS / t;
@@ -121,10 +113,10 @@ int main(int argc, char **argv)
 	       (double)COMMITS / (double)w8);
 	printf("group_commit_vs_serial_ratio=%.2f\n", group / serial);
 
-	t = now();
+	t = bench_now();
 	if (journal_checkpoint(j, emit_state, NULL))
 		die("checkpoint");
-	t = now() - t;
+	t = bench_now() - t;
 	mib = (double)CKPT_RECS * (CKPT_RECLEN + 8) / (1024.0 * 1024.0);
 	printf("checkpoint: %d records (%.1f MiB) in %.3f s, %.0f MiB/s\n", CKPT_RECS, mib, t,
 	       mib / t);
@@ -134,10 +126,10 @@ int main(int argc, char **argv)
 
 	if (ns_open(path, &opts, &ns) || sb_read(ns, &sb))
 		die("reopen");
-	t = now();
+	t = bench_now();
 	if (journal_open(ns, &sb, count_rec, &replayed, &j))
 		die("journal_open");
-	t = now() - t;
+	t = bench_now() - t;
 	printf("journal_open: %lu records replayed in %.3f s\n", (unsigned long)replayed, t);
 	journal_close(j);
 	ns_close(ns);

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "core/log.h"
 #include "core/meta.h"
 #include "core/ns.h"
@@ -363,13 +364,6 @@ static double read_rate(struct ns *ns, struct scrub_range *r, size_t n, bool ver
 	return (double)res.bytes_read / t / (1 << 20);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * Paired rounds of plain read and scrub over the same ranges, order alternating; the ratio is
  * the median of the per-round ratios, so a neighbour who loads the machine during one round
@@ -378,7 +372,7 @@ static int cmp_double(const void *a, const void *b)
 #define ROUNDS 7
 static double compare(struct ns *ns, const char *what, struct scrub_range *r, size_t n)
 {
-	double best_seq = 0, best_scrub = 0, ratio[ROUNDS];
+	double best_seq = 0, best_scrub = 0, ratio[ROUNDS], median_ratio;
 
 	for (int round = 0; round < ROUNDS; round++) {
 		double seq, scrub;
@@ -397,11 +391,11 @@ static double compare(struct ns *ns, const char *what, struct scrub_range *r, si
 		best_seq = seq > best_seq ? seq : best_seq;
 		best_scrub = scrub > best_scrub ? scrub : best_scrub;
 	}
-	qsort(ratio, ROUNDS, sizeof(ratio[0]), cmp_double);
+	median_ratio = bench_median(ratio, ROUNDS);
 	printf("  %s: best sequential read %.1f MiB/s, best scrub %.1f MiB/s, median ratio %.2f "
 	       "(%zu extents, 1 MiB requests, 8 in flight)\n",
-	       what, best_seq, best_scrub, ratio[ROUNDS / 2], n);
-	return ratio[ROUNDS / 2];
+	       what, best_seq, best_scrub, median_ratio, n);
+	return median_ratio;
 }
 
 static void bench_scrub(const char *dir)

@@ -32,12 +32,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "core/ns.h"
 #include "pi/pi.h"
 
@@ -91,23 +90,6 @@ struct bench {
 	pthread_cond_t idle;
 	struct slot slots[MAX_QD];
 };
-
-static double cpu_sec(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t xorshift(uint64_t *s)
 {
@@ -201,7 +183,7 @@ static int bench_slots_alloc(struct bench *b, uint32_t blocks)
 static double bench_ours(struct bench *b, const struct bench_case *c, double seconds, double *iops,
 			 double *cpu_us)
 {
-	double start, elapsed, cpu = cpu_sec();
+	double start, elapsed, cpu = bench_cpu_sec();
 
 	b->c = c;
 	b->blocks = c->block_bytes / LBA;
@@ -210,7 +192,7 @@ static double bench_ours(struct bench *b, const struct bench_case *c, double sec
 	atomic_store(&b->ios, 0);
 	atomic_store(&b->next_seq, 0);
 	b->active = c->qd;
-	start = now_sec();
+	start = bench_now();
 	for (unsigned i = 0; i < c->qd; i++) {
 		struct slot *s = &b->slots[i];
 
@@ -228,67 +210,39 @@ static double bench_ours(struct bench *b, const struct bench_case *c, double sec
 			exit(1);
 		}
 	}
-	while (now_sec() - start < seconds)
+	while (bench_now() - start < seconds)
 		usleep(20000);
 	atomic_store(&b->stop, true);
-	elapsed = now_sec() - start;
+	elapsed = bench_now() - start;
 	pthread_mutex_lock(&b->lock);
 	while (b->active)
 		pthread_cond_wait(&b->idle, &b->lock);
 	pthread_mutex_unlock(&b->lock);
 	*iops = (double)atomic_load(&b->ios) / elapsed;
-	*cpu_us = (cpu_sec() - cpu) * 1e6 / (double)(atomic_load(&b->ios) ?: 1);
+	*cpu_us = (bench_cpu_sec() - cpu) * 1e6 / (double)(atomic_load(&b->ios) ?: 1);
 	return (double)atomic_load(&b->bytes) / elapsed;
-}
-
-/* The value of "key" : N after the first occurrence of section in fio's JSON. */
-static double json_number_after(const char *json, const char *section, const char *key)
-{
-	const char *p = strstr(json, section);
-
-	if (!p || !(p = strstr(p, key)))
-		return -1;
-	p = strchr(p + strlen(key), ':');
-	return p ? strtod(p + 1, NULL) : -1;
 }
 
 static double bench_fio(const char *file, uint64_t data_bytes, const struct bench_case *c,
 			double seconds, double *iops, double *cpu_us)
 {
-	const char *section = c->write ? "\"write\" : {" : "\"read\" : {";
-	char cmd[1024], *json;
-	size_t len = 0, cap = 1 << 16;
-	double bw;
-	FILE *p;
+	struct bench_fio_job job = {
+		.name = "nsbench",
+		.file = file,
+		.rw = c->fio_rw,
+		.bs = c->block_bytes,
+		.qd = c->qd,
+		.size = data_bytes,
+		.runtime = (int)seconds,
+	};
+	struct bench_fio_result res;
 
-	snprintf(cmd, sizeof(cmd),
-		 "fio --name=nsbench --filename=%s --ioengine=io_uring --direct=1 --rw=%s "
-		 "--bs=%u --iodepth=%u --size=%llu --offset=0 --time_based --runtime=%d "
-		 "--norandommap --randrepeat=0 --output-format=json 2>/dev/null",
-		 file, c->fio_rw, c->block_bytes, c->qd, (unsigned long long)data_bytes,
-		 (int)seconds);
-	p = popen(cmd, "r");
-	json = malloc(cap);
-	if (!p || !json)
+	if (bench_run_fio(&job, &res))
 		return -1;
-	for (size_t got; (got = fread(json + len, 1, cap - len - 1, p)) > 0;) {
-		len += got;
-		if (len + 1 == cap)
-			json = realloc(json, cap *= 2);
-	}
-	json[len] = '\0';
-	if (pclose(p) != 0) {
-		free(json);
-		return -1;
-	}
-	bw = json_number_after(json, section, "\"bw_bytes\"");
-	*iops = json_number_after(json, section, "\"iops\"");
+	*iops = res.iops;
 	/* usr_cpu and sys_cpu are percentages of the job's runtime. */
-	*cpu_us = (json_number_after(json, "\"jobname\"", "\"usr_cpu\"") +
-		   json_number_after(json, "\"jobname\"", "\"sys_cpu\"")) /
-		  100.0 * seconds * 1e6 / (*iops * seconds > 0 ? *iops * seconds : 1);
-	free(json);
-	return bw;
+	*cpu_us = res.cpu_pct / 100.0 * seconds * 1e6 / (*iops * seconds > 0 ? *iops * seconds : 1);
+	return res.bw;
 }
 
 /* Sequential 1 MiB writes with PI over the whole data region: every block allocated, valid PI. */
@@ -296,7 +250,7 @@ static int bench_prefill(struct bench *b)
 {
 	uint64_t requests = b->nlb / 256;
 	struct slot *s = &b->slots[0];
-	double start = now_sec();
+	double start = bench_now();
 
 	s->iov = (struct iovec){s->data, 256 * LBA};
 	for (uint64_t done = 0; done < requests; done++) {
@@ -309,7 +263,7 @@ static int bench_prefill(struct bench *b)
 		if (ret)
 			return ret;
 	}
-	printf("prefill: %llu MiB in %.1f s\n", (unsigned long long)requests, now_sec() - start);
+	printf("prefill: %llu MiB in %.1f s\n", (unsigned long long)requests, bench_now() - start);
 	return ns_flush_sync(b->ns);
 }
 

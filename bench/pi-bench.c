@@ -24,11 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <isa-l/crc.h>
 #include <isa-l/crc64.h>
 
+#include "bench/bench_util.h"
 #include "pi/crc64.h"
 #include "pi/crc_copy.h"
 #include "pi/pi.h"
@@ -104,14 +104,6 @@ static void clear_upper_state(void)
 {
 	if (__builtin_cpu_supports("avx"))
 		__asm__ volatile("vzeroupper" ::: "memory");
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void *xalloc(size_t len)
@@ -258,10 +250,10 @@ static double time_case(enum bench_case c, struct bufs *b, const struct config *
 	double t0;
 
 	clear_upper_state();
-	t0 = now();
+	t0 = bench_now();
 	for (unsigned int i = 0; i < passes; i++)
 		run_case(c, b, cf);
-	return now() - t0;
+	return bench_now() - t0;
 }
 
 /* Best GB/s of every case for one configuration, cases interleaved within each round. */
@@ -296,13 +288,6 @@ static void measure(struct bufs *b, const struct config *cf, double gbps[C_NR])
 	}
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * Speed of case num over case den, as the median over rounds of back-to-back pairs (their order
  * alternating): a neighbour that loads the memory bus for a while slows both sides of a pair,
@@ -326,8 +311,7 @@ static double paired_ratio(enum bench_case num, enum bench_case den, struct bufs
 		}
 		r[i] = td / tn;
 	}
-	qsort(r, PAIRED_ROUNDS, sizeof(r[0]), cmp_double);
-	return r[PAIRED_ROUNDS / 2];
+	return bench_median(r, PAIRED_ROUNDS);
 }
 
 static void bufs_init(struct bufs *b, size_t ws, uint32_t bs)

@@ -358,6 +358,34 @@ static void extent_remove_range(struct extent_map *m, uint64_t fblk, uint64_t en
 	}
 }
 
+/*
+ * Phases 1 to 3 for the changes that start by emptying [fblk, fblk + len) (set, punch,
+ * collapse): collect what is there into @out (may be NULL), reserve the two boundary nodes in
+ * @pool, then remove the range. On failure nothing has changed: @out is cut back and @pool is
+ * empty.
+ */
+static int extent_clear_range(struct extent_map *m, uint64_t fblk, uint64_t len,
+			      struct extent_vec *out, struct extent_pool *pool)
+{
+	size_t nr_before = out ? out->nr : 0;
+	int ret;
+
+	if (!range_valid(fblk, len))
+		return -EINVAL;
+	ret = extent_collect(m, fblk, fblk + len, out);
+	if (ret)
+		return ret;
+	ret = pool_reserve(pool, 2);
+	if (ret) {
+		if (out)
+			out->nr = nr_before;
+		pool_release(pool);
+		return ret;
+	}
+	extent_remove_range(m, fblk, fblk + len, pool);
+	return 0;
+}
+
 void extent_map_init(struct extent_map *m)
 {
 	*m = (struct extent_map){.root = RB_ROOT};
@@ -424,24 +452,15 @@ int extent_set(struct extent_map *m, uint64_t fblk, uint64_t len, enum extent_st
 {
 	struct extent_pool pool = {.nr = 0};
 	struct extent_node *n;
-	size_t nr_before = replaced ? replaced->nr : 0;
 	int ret;
 
 	ret = extent_set_check(fblk, len, state, dblk);
 	if (ret)
 		return ret;
-	ret = extent_collect(m, fblk, fblk + len, replaced);
+	ret = extent_clear_range(m, fblk, len, replaced, &pool);
 	if (ret)
 		return ret;
-	/* two boundary splits before any node comes back, and the new extent (reused) */
-	ret = pool_reserve(&pool, 2);
-	if (ret) {
-		pool_release(&pool);
-		if (replaced)
-			replaced->nr = nr_before;
-		return ret;
-	}
-	extent_remove_range(m, fblk, fblk + len, &pool);
+	/* the new extent reuses a node: one of the two reserved, or one the removal gave back */
 	n = pool_get(&pool);
 	n->len = len;
 	n->state = state;
@@ -488,22 +507,11 @@ int extent_append(struct extent_map *m, uint64_t fblk, uint64_t len, enum extent
 int extent_punch(struct extent_map *m, uint64_t fblk, uint64_t len, struct extent_vec *freed)
 {
 	struct extent_pool pool = {.nr = 0};
-	size_t nr_before = freed ? freed->nr : 0;
 	int ret;
 
-	if (!range_valid(fblk, len))
-		return -EINVAL;
-	ret = extent_collect(m, fblk, fblk + len, freed);
+	ret = extent_clear_range(m, fblk, len, freed, &pool);
 	if (ret)
 		return ret;
-	ret = pool_reserve(&pool, 2);
-	if (ret) {
-		if (freed)
-			freed->nr = nr_before;
-		pool_release(&pool);
-		return ret;
-	}
-	extent_remove_range(m, fblk, fblk + len, &pool);
 	m->cookie++;
 	pool_release(&pool);
 	return 0;
@@ -562,22 +570,12 @@ out:
 int extent_collapse(struct extent_map *m, uint64_t fblk, uint64_t len, struct extent_vec *freed)
 {
 	struct extent_pool pool = {.nr = 0};
-	size_t nr_before = freed ? freed->nr : 0;
 	struct extent_node *next;
 	int ret;
 
-	if (!range_valid(fblk, len))
-		return -EINVAL;
-	ret = extent_collect(m, fblk, fblk + len, freed);
+	ret = extent_clear_range(m, fblk, len, freed, &pool);
 	if (ret)
 		return ret;
-	ret = pool_reserve(&pool, 2);
-	if (ret) {
-		if (freed)
-			freed->nr = nr_before;
-		goto out;
-	}
-	extent_remove_range(m, fblk, fblk + len, &pool);
 	/* The range is a hole now: shrinking the gap after it by len moves every later extent. */
 	next = cur_first_after(m, fblk).n;
 	if (next) {
@@ -588,9 +586,8 @@ int extent_collapse(struct extent_map *m, uint64_t fblk, uint64_t len, struct ex
 	/* The extents that met at fblk may now be contiguous. */
 	extent_merge_range(m, fblk, fblk, &pool);
 	m->cookie++;
-out:
 	pool_release(&pool);
-	return ret;
+	return 0;
 }
 
 int extent_insert_range(struct extent_map *m, uint64_t fblk, uint64_t len)

@@ -50,28 +50,38 @@ static bool seek_find_dirty(struct gfs_inode *gi, uint64_t pos, uint64_t end, ui
 	return found;
 }
 
-static bool seek_is_data(const struct meta_map *map)
+/*
+ * The extent at @pos, clamped to EOF: whether it is data, and where it ends. -EIO when the map
+ * does not move past @pos (a seek loop would never end).
+ */
+static int seek_map(struct gfs_inode *gi, uint64_t pos, uint64_t isize, bool *is_data,
+		    uint64_t *map_end)
 {
-	return map->type == META_MAP_MAPPED || map->type == META_MAP_DELALLOC;
+	struct meta_map map;
+	int ret;
+
+	ret = meta_map_begin(gi->mi, pos, isize - pos, META_MAP_REPORT, &map);
+	if (ret)
+		return ret;
+	*is_data = map.type == META_MAP_MAPPED || map.type == META_MAP_DELALLOC;
+	*map_end = gfs_min(map.offset + map.length, isize);
+	return *map_end > pos ? 0 : -EIO;
 }
 
 static int seek_data(struct gfs_inode *gi, uint64_t pos, uint64_t isize, uint64_t *out)
 {
 	while (pos < isize) {
 		uint64_t map_end, dpos, dend;
-		struct meta_map map;
+		bool is_data;
 		int ret;
 
-		ret = meta_map_begin(gi->mi, pos, isize - pos, META_MAP_REPORT, &map);
+		ret = seek_map(gi, pos, isize, &is_data, &map_end);
 		if (ret)
 			return ret;
-		if (seek_is_data(&map)) {
+		if (is_data) {
 			*out = pos;
 			return 0;
 		}
-		map_end = gfs_min(map.offset + map.length, isize);
-		if (map_end <= pos)
-			return -EIO;
 		if (seek_find_dirty(gi, pos, map_end, &dpos, &dend)) {
 			*out = dpos;
 			return 0;
@@ -85,16 +95,13 @@ static int seek_hole(struct gfs_inode *gi, uint64_t pos, uint64_t isize, uint64_
 {
 	while (pos < isize) {
 		uint64_t map_end, dpos, dend;
-		struct meta_map map;
+		bool is_data;
 		int ret;
 
-		ret = meta_map_begin(gi->mi, pos, isize - pos, META_MAP_REPORT, &map);
+		ret = seek_map(gi, pos, isize, &is_data, &map_end);
 		if (ret)
 			return ret;
-		map_end = gfs_min(map.offset + map.length, isize);
-		if (map_end <= pos)
-			return -EIO;
-		if (seek_is_data(&map)) {
+		if (is_data) {
 			pos = map_end;
 			continue;
 		}

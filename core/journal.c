@@ -79,6 +79,26 @@ int journal_close(struct journal *j)
 
 static void journal_lead_commit(struct journal *j);
 
+/* With j->lock held: wait for the batch being written, or write the open one. */
+static void journal_wait_or_lead(struct journal *j)
+{
+	if (j->committing)
+		pthread_cond_wait(&j->cond, &j->lock);
+	else
+		journal_lead_commit(j);
+}
+
+/* A sequence counter of @j, read under j->lock. */
+static uint64_t journal_read_seq(struct journal *j, const uint64_t *counter)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&j->lock);
+	v = *counter;
+	pthread_mutex_unlock(&j->lock);
+	return v;
+}
+
 void journal_abandon(struct journal *j)
 {
 	if (j)
@@ -128,12 +148,8 @@ int journal_append(struct journal *j, uint16_t type, const void *payload, uint32
 		return -E2BIG;
 	pthread_mutex_lock(&j->lock);
 	/* A batch stays a small part of the log: write the open one out before it grows past. */
-	while (!j->error && j->open_count && journal_open_blocks(j, rec) > j->log.blocks / 4) {
-		if (j->committing)
-			pthread_cond_wait(&j->cond, &j->lock);
-		else
-			journal_lead_commit(j);
-	}
+	while (!j->error && j->open_count && journal_open_blocks(j, rec) > j->log.blocks / 4)
+		journal_wait_or_lead(j);
 	ret = j->error;
 	if (ret)
 		goto out_unlock;
@@ -273,12 +289,8 @@ int journal_commit(struct journal *j, uint64_t seq)
 		pthread_mutex_unlock(&j->lock);
 		return -EINVAL;
 	}
-	while (j->durable_seq <= seq && !j->error) {
-		if (j->committing)
-			pthread_cond_wait(&j->cond, &j->lock);
-		else
-			journal_lead_commit(j);
-	}
+	while (j->durable_seq <= seq && !j->error)
+		journal_wait_or_lead(j);
 	ret = j->durable_seq > seq ? 0 : j->error;
 	pthread_mutex_unlock(&j->lock);
 	return ret;
@@ -286,11 +298,8 @@ int journal_commit(struct journal *j, uint64_t seq)
 
 int journal_commit_all(struct journal *j)
 {
-	uint64_t next;
+	uint64_t next = journal_next_seq(j);
 
-	pthread_mutex_lock(&j->lock);
-	next = j->next_seq;
-	pthread_mutex_unlock(&j->lock);
 	if (next <= 1 || journal_durable_seq(j) >= next)
 		return 0;
 	return journal_commit(j, next - 1);
@@ -298,22 +307,12 @@ int journal_commit_all(struct journal *j)
 
 uint64_t journal_durable_seq(struct journal *j)
 {
-	uint64_t v;
-
-	pthread_mutex_lock(&j->lock);
-	v = j->durable_seq;
-	pthread_mutex_unlock(&j->lock);
-	return v;
+	return journal_read_seq(j, &j->durable_seq);
 }
 
 uint64_t journal_next_seq(struct journal *j)
 {
-	uint64_t v;
-
-	pthread_mutex_lock(&j->lock);
-	v = j->next_seq;
-	pthread_mutex_unlock(&j->lock);
-	return v;
+	return journal_read_seq(j, &j->next_seq);
 }
 
 bool journal_should_checkpoint(struct journal *j)

@@ -178,21 +178,29 @@ static struct ns_pi_params mdio_ns_params(const struct mdio *io, uint64_t slba)
 	return p;
 }
 
-int mdio_read_lbas(struct mdio *io, uint64_t slba, uint32_t nlb, void *buf, struct mdio_error *err)
+/* Prepare @rq for metadata LBAs [slba, slba + nlb) in one buffer, with the device PI checks. */
+static void mdio_prep_request(const struct mdio *io, struct ns_request *rq, enum ns_op op,
+			      uint64_t slba, uint32_t nlb, const struct iovec *iov)
 {
-	struct iovec iov = {.iov_base = buf, .iov_len = (size_t)nlb * io->lba_size};
-	struct ns_request rq = {
-		.op = NS_OP_READ,
+	*rq = (struct ns_request){
+		.op = op,
 		.slba = slba,
 		.nlb = nlb,
-		.iov = &iov,
+		.iov = iov,
 		.iovcnt = 1,
 		.pi = mdio_ns_params(io, slba),
 	};
+}
+
+int mdio_read_lbas(struct mdio *io, uint64_t slba, uint32_t nlb, void *buf, struct mdio_error *err)
+{
+	struct iovec iov = {.iov_base = buf, .iov_len = (size_t)nlb * io->lba_size};
 	struct pi_io pio = mdio_pi_io(io, slba);
+	struct ns_request rq;
 	void *md = NULL;
 	int ret;
 
+	mdio_prep_request(io, &rq, NS_OP_READ, slba, nlb, &iov);
 	memset(err, 0, sizeof(*err));
 	err->lba = slba;
 	if (io->md_size) {
@@ -231,18 +239,12 @@ int mdio_write(struct mdio *io, uint64_t blkno, uint32_t nblocks, const void *bu
 	/* pi_generate only reads the data; the iovec type is not const. */
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = (size_t)nlb * io->lba_size};
 	struct pi_io pio = mdio_pi_io(io, slba);
-	struct ns_request rq = {
-		.op = NS_OP_WRITE,
-		.slba = slba,
-		.nlb = nlb,
-		.iov = &iov,
-		.iovcnt = 1,
-		.pi = mdio_ns_params(io, slba),
-		.fua = fua,
-	};
+	struct ns_request rq;
 	void *md = NULL;
 	int ret = 0;
 
+	mdio_prep_request(io, &rq, NS_OP_WRITE, slba, nlb, &iov);
+	rq.fua = fua;
 	if (io->md_size) {
 		/* Metadata bytes outside the tuple stay zero: the guard covers them (PI last). */
 		md = mdio_alloc((size_t)nlb * io->md_size);

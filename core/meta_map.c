@@ -145,42 +145,81 @@ static int range_blocks(struct meta_fs *fs, struct meta_inode *ip, uint64_t pos,
 	return 0;
 }
 
+/*
+ * Give the part of [fblk, end_blk) that extent @m covers new space - UNWRITTEN blocks when
+ * @allocate, else a DELALLOC reservation - and map it again, marked new.
+ */
+static int map_new_space(struct meta_fs *fs, struct meta_inode *ip, struct extent_mapping *m,
+			 uint64_t fblk, uint64_t end_blk, bool allocate, struct meta_map *out)
+{
+	uint64_t n = min_u64(m->fblk + m->len, end_blk) - fblk, got;
+	int ret;
+
+	ret = fs_writable(fs);
+	if (ret)
+		return ret;
+	if (allocate)
+		ret = map_allocate(fs, ip, fblk, n, &got);
+	else
+		ret = map_reserve(fs, ip, fblk, n);
+	if (ret)
+		return ret;
+	ret = extent_lookup(&ip->map, fblk, m);
+	if (ret)
+		return ret;
+	fill_map(fs, ip, m, fblk, end_blk, META_MAP_F_NEW, out);
+	return 0;
+}
+
+/* meta_map_begin under fs->lock: a write fills a hole, a direct one DELALLOC too. */
 static int map_begin_locked(struct meta_fs *fs, struct meta_inode *ip, uint64_t fblk,
 			    uint64_t end_blk, unsigned flags, struct meta_map *out)
 {
 	bool write = (flags & META_MAP_WRITE) && !(flags & META_MAP_REPORT);
+	bool direct = flags & META_MAP_DIRECT;
 	struct extent_mapping m;
-	uint32_t mflags = 0;
-	uint64_t got;
 	int ret;
 
 	ret = extent_lookup(&ip->map, fblk, &m);
 	if (ret)
 		return ret;
-	if (write &&
-	    (m.state == EXTENT_HOLE || (m.state == EXTENT_DELALLOC && (flags & META_MAP_DIRECT)))) {
-		uint64_t n = min_u64(m.fblk + m.len, end_blk) - fblk;
-
-		ret = fs_writable(fs);
-		if (ret)
-			return ret;
-		if (flags & META_MAP_DIRECT)
-			ret = map_allocate(fs, ip, fblk, n, &got);
-		else
-			ret = map_reserve(fs, ip, fblk, n);
-		if (ret)
-			return ret;
-		mflags |= META_MAP_F_NEW;
-		ret = extent_lookup(&ip->map, fblk, &m);
-		if (ret)
-			return ret;
-	}
-	fill_map(fs, ip, &m, fblk, end_blk, mflags, out);
+	if (write && (m.state == EXTENT_HOLE || (m.state == EXTENT_DELALLOC && direct)))
+		return map_new_space(fs, ip, &m, fblk, end_blk, direct, out);
+	fill_map(fs, ip, &m, fblk, end_blk, 0, out);
 	return 0;
 }
 
-int meta_map_begin(struct meta_inode *ip, uint64_t pos, uint64_t len, unsigned flags,
-		   struct meta_map *out)
+/*
+ * meta_alloc_delalloc under fs->lock: writeback allocates DELALLOC and never meets a hole.
+ * The flags are always META_MAP_WRITE: writeback has one policy.
+ */
+static int alloc_delalloc_locked(struct meta_fs *fs, struct meta_inode *ip, uint64_t fblk,
+				 uint64_t end_blk, unsigned flags, struct meta_map *out)
+{
+	struct extent_mapping m;
+	int ret;
+
+	ret = extent_lookup(&ip->map, fblk, &m);
+	if (ret)
+		return ret;
+	if (m.state == EXTENT_HOLE)
+		return -EINVAL;
+	if (m.state == EXTENT_DELALLOC)
+		return map_new_space(fs, ip, &m, fblk, end_blk, true, out);
+	fill_map(fs, ip, &m, fblk, end_blk, 0, out);
+	return 0;
+}
+
+typedef int (*map_locked_fn)(struct meta_fs *fs, struct meta_inode *ip, uint64_t fblk,
+			     uint64_t end_blk, unsigned flags, struct meta_map *out);
+
+/*
+ * The frame of a mapping call over [pos, pos + len): a checkpoint first if the log wants one
+ * and the call may write, then @map_locked under fs->lock. -EAGAIN means it released parked
+ * space with the lock dropped: look again, once; a second -EAGAIN is -ENOSPC.
+ */
+static int map_range(struct meta_inode *ip, uint64_t pos, uint64_t len, unsigned flags,
+		     map_locked_fn map_locked, struct meta_map *out)
 {
 	struct meta_fs *fs = ip->fs;
 	uint64_t fblk, end_blk;
@@ -193,10 +232,16 @@ int meta_map_begin(struct meta_inode *ip, uint64_t pos, uint64_t len, unsigned f
 		meta_maybe_checkpoint(fs);
 	pthread_mutex_lock(&fs->lock);
 	do
-		ret = map_begin_locked(fs, ip, fblk, end_blk, flags, out);
+		ret = map_locked(fs, ip, fblk, end_blk, flags, out);
 	while (ret == -EAGAIN && tries++ == 0);
 	pthread_mutex_unlock(&fs->lock);
 	return ret == -EAGAIN ? -ENOSPC : ret;
+}
+
+int meta_map_begin(struct meta_inode *ip, uint64_t pos, uint64_t len, unsigned flags,
+		   struct meta_map *out)
+{
+	return map_range(ip, pos, len, flags, map_begin_locked, out);
 }
 
 int meta_map_end(struct meta_inode *ip, uint64_t pos, uint64_t len, uint64_t written,
@@ -244,51 +289,10 @@ bool meta_map_valid(struct meta_inode *ip, uint64_t cookie)
 	return valid;
 }
 
-static int alloc_delalloc_locked(struct meta_fs *fs, struct meta_inode *ip, uint64_t fblk,
-				 uint64_t end_blk, struct meta_map *out)
-{
-	struct extent_mapping m;
-	uint32_t mflags = 0;
-	uint64_t got;
-	int ret;
-
-	ret = extent_lookup(&ip->map, fblk, &m);
-	if (ret)
-		return ret;
-	if (m.state == EXTENT_HOLE)
-		return -EINVAL;
-	if (m.state == EXTENT_DELALLOC) {
-		ret = fs_writable(fs);
-		if (!ret)
-			ret = map_allocate(fs, ip, fblk, min_u64(m.fblk + m.len, end_blk) - fblk,
-					   &got);
-		if (ret)
-			return ret;
-		mflags = META_MAP_F_NEW;
-		ret = extent_lookup(&ip->map, fblk, &m);
-		if (ret)
-			return ret;
-	}
-	fill_map(fs, ip, &m, fblk, end_blk, mflags, out);
-	return 0;
-}
-
 int meta_alloc_delalloc(struct meta_inode *ip, uint64_t pos, uint64_t len, struct meta_map *out)
 {
-	struct meta_fs *fs = ip->fs;
-	uint64_t fblk, end_blk;
-	int ret, tries = 0;
-
-	ret = range_blocks(fs, ip, pos, len, &fblk, &end_blk);
-	if (ret)
-		return ret;
-	meta_maybe_checkpoint(fs);
-	pthread_mutex_lock(&fs->lock);
-	do
-		ret = alloc_delalloc_locked(fs, ip, fblk, end_blk, out);
-	while (ret == -EAGAIN && tries++ == 0);
-	pthread_mutex_unlock(&fs->lock);
-	return ret == -EAGAIN ? -ENOSPC : ret;
+	/* Writeback allocates: META_MAP_WRITE gives it the checkpoint a write gets. */
+	return map_range(ip, pos, len, META_MAP_WRITE, alloc_delalloc_locked, out);
 }
 
 /* True when [fblk, end) holds UNWRITTEN blocks. */

@@ -274,6 +274,35 @@ static int check_name(const char *name, size_t len)
 	return 0;
 }
 
+/* The name a CREATE, LINK or UNLINK record carries must be valid, its directory live. */
+static int find_entry_dir(struct meta_fs *fs, uint64_t dir_ino, const char *name, size_t len,
+			  struct meta_inode **dir)
+{
+	int ret = check_name(name, len);
+
+	if (ret)
+		return ret;
+	return find_live_dir(fs, dir_ino, dir);
+}
+
+/* Decode the name that ends a LINK or UNLINK record, then check it as find_entry_dir does. */
+static int rd_entry(struct meta_fs *fs, struct mrd *d, uint64_t dir_ino, struct meta_inode **dir,
+		    const char **name, size_t *len)
+{
+	*name = rd_name(d, len);
+	if (d->bad)
+		return -EBADMSG;
+	return find_entry_dir(fs, dir_ino, *name, *len, dir);
+}
+
+/* An entry for @ip in @dir was made or removed at @time: both change, by record @seq. */
+static void touch_entry(struct meta_inode *dir, struct meta_inode *ip, int64_t time, uint64_t seq)
+{
+	ip->ctime = time;
+	dir->mtime = dir->ctime = time;
+	ip->last_seq = dir->last_seq = seq;
+}
+
 static int apply_create(struct meta_fs *fs, struct mrd *d, uint64_t seq)
 {
 	uint64_t dir_ino = rd64(d);
@@ -288,9 +317,7 @@ static int apply_create(struct meta_fs *fs, struct mrd *d, uint64_t seq)
 	rd_inode(d, &in);
 	if (d->bad)
 		return -EBADMSG;
-	ret = check_name(name, len);
-	if (!ret)
-		ret = find_live_dir(fs, dir_ino, &dir);
+	ret = find_entry_dir(fs, dir_ino, name, len, &dir);
 	if (ret)
 		return ret;
 	if (dir_find(dir, name, len) || inode_find(fs, in.ino))
@@ -312,8 +339,7 @@ static int apply_create(struct meta_fs *fs, struct mrd *d, uint64_t seq)
 		dir->nlink++;
 		ip->dir.parent = dir->ino;
 	}
-	dir->mtime = dir->ctime = ip->ctime;
-	ip->last_seq = dir->last_seq = seq;
+	touch_entry(dir, ip, ip->ctime, seq);
 	return 0;
 }
 
@@ -327,12 +353,7 @@ static int apply_link(struct meta_fs *fs, struct mrd *d, uint64_t seq)
 	size_t len;
 	int ret;
 
-	name = rd_name(d, &len);
-	if (d->bad)
-		return -EBADMSG;
-	ret = check_name(name, len);
-	if (!ret)
-		ret = find_live_dir(fs, dir_ino, &dir);
+	ret = rd_entry(fs, d, dir_ino, &dir, &name, &len);
 	if (ret)
 		return ret;
 	ip = inode_find(fs, ino);
@@ -350,9 +371,7 @@ static int apply_link(struct meta_fs *fs, struct mrd *d, uint64_t seq)
 	ret = dir_insert(fs, dir, de, 0);
 	GFS_BUG_ON(ret);
 	ip->nlink++;
-	ip->ctime = time;
-	dir->mtime = dir->ctime = time;
-	ip->last_seq = dir->last_seq = seq;
+	touch_entry(dir, ip, time, seq);
 	return 0;
 }
 
@@ -367,12 +386,7 @@ static int apply_unlink(struct meta_fs *fs, struct mrd *d, enum mrec_mode mode, 
 	size_t len;
 	int ret;
 
-	name = rd_name(d, &len);
-	if (d->bad)
-		return -EBADMSG;
-	ret = check_name(name, len);
-	if (!ret)
-		ret = find_live_dir(fs, dir_ino, &dir);
+	ret = rd_entry(fs, d, dir_ino, &dir, &name, &len);
 	if (ret)
 		return ret;
 	de = dir_find(dir, name, len);
@@ -395,9 +409,7 @@ static int apply_unlink(struct meta_fs *fs, struct mrd *d, enum mrec_mode mode, 
 	} else {
 		ip->nlink--;
 	}
-	ip->ctime = time;
-	dir->mtime = dir->ctime = time;
-	ip->last_seq = dir->last_seq = seq;
+	touch_entry(dir, ip, time, seq);
 	/* Live, an inode nobody holds goes now; at replay orphans wait for the mount's cleanup. */
 	if (ip->nlink == 0 && mode == MREC_LIVE && ip->refs == 0)
 		inode_destroy(fs, ip, mode, seq);

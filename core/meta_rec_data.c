@@ -13,16 +13,34 @@
 
 #include "core/meta_internal.h"
 
-static int find_reg(struct meta_fs *fs, uint64_t ino, struct meta_inode **out)
+/* The regular file a data record changes, once the record has decoded whole. */
+static int rd_find_reg(struct meta_fs *fs, const struct mrd *d, uint64_t ino,
+		       struct meta_inode **out)
 {
-	struct meta_inode *ip = inode_find(fs, ino);
+	struct meta_inode *ip;
 
+	if (d->bad)
+		return -EBADMSG;
+	ip = inode_find(fs, ino);
 	if (!ip)
 		return -ENOENT;
 	if (!S_ISREG(ip->mode))
 		return -EINVAL;
 	*out = ip;
 	return 0;
+}
+
+/*
+ * The end of a mapping change that returned @ret: release the extents it removed (@removed)
+ * when it succeeded, free the vector either way. Returns @ret.
+ */
+static int release_removed(struct meta_fs *fs, int ret, struct extent_vec *removed,
+			   enum mrec_mode mode, uint64_t seq)
+{
+	if (!ret)
+		inode_release_extents(fs, removed, mode, seq);
+	extent_vec_free(removed);
+	return ret;
 }
 
 static bool dev_range_ok(const struct meta_fs *fs, uint64_t dblk, uint64_t len)
@@ -40,9 +58,7 @@ int mrec_apply_extent(struct meta_fs *fs, struct mrd *d, enum mrec_mode mode, ui
 	struct meta_inode *ip;
 	int ret;
 
-	if (d->bad)
-		return -EBADMSG;
-	ret = find_reg(fs, ino, &ip);
+	ret = rd_find_reg(fs, d, ino, &ip);
 	if (ret)
 		return ret;
 	if ((state != EXTENT_MAPPED && state != EXTENT_UNWRITTEN) || !dev_range_ok(fs, dblk, len))
@@ -56,14 +72,12 @@ int mrec_apply_extent(struct meta_fs *fs, struct mrd *d, enum mrec_mode mode, ui
 		ret = extent_append(&ip->map, fblk, len, state, dblk);
 	else
 		ret = extent_set(&ip->map, fblk, len, state, dblk, &rep);
+	ret = release_removed(fs, ret, &rep, mode, seq);
 	if (ret) {
 		if (mode != MREC_LIVE)
 			alloc_free(&fs->alloc, dblk, len);
-		extent_vec_free(&rep);
 		return ret;
 	}
-	inode_release_extents(fs, &rep, mode, seq);
-	extent_vec_free(&rep);
 	ip->last_seq = seq;
 	return 0;
 }
@@ -82,9 +96,7 @@ int mrec_apply_convert(struct meta_fs *fs, struct mrd *d, uint64_t seq)
 	struct meta_inode *ip;
 	int ret;
 
-	if (d->bad)
-		return -EBADMSG;
-	ret = find_reg(fs, ino, &ip);
+	ret = rd_find_reg(fs, d, ino, &ip);
 	if (ret)
 		return ret;
 	if (size > (uint64_t)INT64_MAX)
@@ -113,9 +125,7 @@ int mrec_apply_range(struct meta_fs *fs, struct mrd *d, uint16_t type, enum mrec
 		size = rd64(d);
 		time = (int64_t)rd64(d);
 	}
-	if (d->bad)
-		return -EBADMSG;
-	ret = find_reg(fs, ino, &ip);
+	ret = rd_find_reg(fs, d, ino, &ip);
 	if (ret)
 		return ret;
 	if (size > (uint64_t)INT64_MAX)
@@ -126,12 +136,9 @@ int mrec_apply_range(struct meta_fs *fs, struct mrd *d, uint16_t type, enum mrec
 		ret = extent_collapse(&ip->map, fblk, len, &freed);
 	else
 		ret = extent_insert_range(&ip->map, fblk, len);
-	if (ret) {
-		extent_vec_free(&freed);
+	ret = release_removed(fs, ret, &freed, mode, seq);
+	if (ret)
 		return ret;
-	}
-	inode_release_extents(fs, &freed, mode, seq);
-	extent_vec_free(&freed);
 	if (type != MREC_PUNCH) {
 		ip->size = ip->disk_size = size;
 		ip->mtime = ip->ctime = time;
@@ -149,9 +156,7 @@ int mrec_apply_setsize(struct meta_fs *fs, struct mrd *d, enum mrec_mode mode, u
 	struct meta_inode *ip;
 	int ret;
 
-	if (d->bad)
-		return -EBADMSG;
-	ret = find_reg(fs, ino, &ip);
+	ret = rd_find_reg(fs, d, ino, &ip);
 	if (ret)
 		return ret;
 	if (size > (uint64_t)INT64_MAX)
@@ -160,12 +165,9 @@ int mrec_apply_setsize(struct meta_fs *fs, struct mrd *d, enum mrec_mode mode, u
 		uint64_t first = (size + fs->bsize - 1) >> fs->bshift;
 
 		ret = extent_truncate(&ip->map, first, &freed);
-		if (ret) {
-			extent_vec_free(&freed);
+		ret = release_removed(fs, ret, &freed, mode, seq);
+		if (ret)
 			return ret;
-		}
-		inode_release_extents(fs, &freed, mode, seq);
-		extent_vec_free(&freed);
 	}
 	ip->size = ip->disk_size = size;
 	ip->mtime = mtime;

@@ -112,10 +112,36 @@ static int xattr_check_name(const char *name, size_t *len)
 	return *len > META_XATTR_NAME_MAX ? -ERANGE : 0;
 }
 
+/*
+ * Under fs->lock: may xattr @name of @ino change now? META_XATTR_CREATE wants the name absent;
+ * META_XATTR_REPLACE (and a removal) wants it present.
+ */
+static int xattr_check_change(struct meta_fs *fs, uint64_t ino, const char *name, size_t len,
+			      int flags)
+{
+	struct meta_inode *ip = inode_find(fs, ino);
+	int ret = ip ? fs_writable(fs) : -ENOENT;
+
+	if (!ret && (flags & META_XATTR_CREATE) && xattr_find(ip, name, len))
+		ret = -EEXIST;
+	if (!ret && (flags & META_XATTR_REPLACE) && !xattr_find(ip, name, len))
+		ret = -ENODATA;
+	return ret;
+}
+
+/* SETXATTR and RMXATTR records start alike: the inode, the new ctime, the name. */
+static void xattr_rec_init(struct mrec *r, uint16_t type, uint64_t ino, const char *name,
+			   size_t len)
+{
+	mrec_init(r, type);
+	mrec_put64(r, ino);
+	mrec_put64(r, (uint64_t)meta_now_ns());
+	mrec_put_name(r, name, len);
+}
+
 int meta_setxattr(struct meta_fs *fs, uint64_t ino, const char *name, const void *value,
 		  size_t size, int flags)
 {
-	struct meta_inode *ip;
 	struct mrec r;
 	size_t len;
 	int ret;
@@ -129,17 +155,9 @@ int meta_setxattr(struct meta_fs *fs, uint64_t ino, const char *name, const void
 		return -EINVAL;
 	meta_maybe_checkpoint(fs);
 	pthread_mutex_lock(&fs->lock);
-	ip = inode_find(fs, ino);
-	ret = ip ? fs_writable(fs) : -ENOENT;
-	if (!ret && (flags & META_XATTR_CREATE) && xattr_find(ip, name, len))
-		ret = -EEXIST;
-	if (!ret && (flags & META_XATTR_REPLACE) && !xattr_find(ip, name, len))
-		ret = -ENODATA;
+	ret = xattr_check_change(fs, ino, name, len, flags);
 	if (!ret) {
-		mrec_init(&r, MREC_SETXATTR);
-		mrec_put64(&r, ino);
-		mrec_put64(&r, (uint64_t)meta_now_ns());
-		mrec_put_name(&r, name, len);
+		xattr_rec_init(&r, MREC_SETXATTR, ino, name, len);
 		mrec_put32(&r, (uint32_t)size);
 		mrec_put_bytes(&r, value, size);
 		ret = mrec_commit(fs, &r);
@@ -209,7 +227,6 @@ out:
 
 int meta_removexattr(struct meta_fs *fs, uint64_t ino, const char *name)
 {
-	struct meta_inode *ip;
 	struct mrec r;
 	size_t len;
 	int ret;
@@ -219,15 +236,9 @@ int meta_removexattr(struct meta_fs *fs, uint64_t ino, const char *name)
 		return ret == -ERANGE ? -ENODATA : ret;
 	meta_maybe_checkpoint(fs);
 	pthread_mutex_lock(&fs->lock);
-	ip = inode_find(fs, ino);
-	ret = ip ? fs_writable(fs) : -ENOENT;
-	if (!ret && !xattr_find(ip, name, len))
-		ret = -ENODATA;
+	ret = xattr_check_change(fs, ino, name, len, META_XATTR_REPLACE);
 	if (!ret) {
-		mrec_init(&r, MREC_RMXATTR);
-		mrec_put64(&r, ino);
-		mrec_put64(&r, (uint64_t)meta_now_ns());
-		mrec_put_name(&r, name, len);
+		xattr_rec_init(&r, MREC_RMXATTR, ino, name, len);
 		ret = mrec_commit(fs, &r);
 	}
 	pthread_mutex_unlock(&fs->lock);

@@ -20,6 +20,21 @@
 
 #include "pi/pi_internal.h"
 
+/*
+ * Both bounce operations take the caller's iovecs (data only: lba_size bytes a block) and a
+ * bounce in the namespace's layout, which must be there.
+ */
+static int pi_bounce_args_check(const struct pi_ctx *ctx, const struct iovec *iov, int iovcnt,
+				const void *bounce, const void *md, uint32_t nblocks,
+				const struct pi_io *io)
+{
+	int ret = pi_args_check(ctx, iov, iovcnt, md, nblocks, io, ctx ? ctx->fmt.lba_size : 0);
+
+	if (ret)
+		return ret;
+	return bounce ? 0 : -EINVAL;
+}
+
 int pi_copy_generate(const struct pi_ctx *ctx, const struct iovec *src, int srccnt, void *bounce,
 		     void *md, uint32_t nblocks, const struct pi_io *io)
 {
@@ -27,11 +42,9 @@ int pi_copy_generate(const struct pi_ctx *ctx, const struct iovec *src, int srcc
 	struct pi_iter it;
 	int ret;
 
-	ret = pi_args_check(ctx, src, srccnt, md, nblocks, io, ctx ? ctx->fmt.lba_size : 0);
+	ret = pi_bounce_args_check(ctx, src, srccnt, bounce, md, nblocks, io);
 	if (ret)
 		return ret;
-	if (!bounce)
-		return -EINVAL;
 	lba_size = ctx->fmt.lba_size;
 	stride = ctx->stride;
 	md_size = ctx->fmt.md_size;
@@ -67,11 +80,9 @@ int pi_verify_copy(const struct pi_ctx *ctx, const void *bounce, const void *md,
 	struct pi_iter it;
 	int ret;
 
-	ret = pi_args_check(ctx, dst, dstcnt, md, nblocks, io, ctx ? ctx->fmt.lba_size : 0);
+	ret = pi_bounce_args_check(ctx, dst, dstcnt, bounce, md, nblocks, io);
 	if (ret)
 		return ret;
-	if (!bounce)
-		return -EINVAL;
 	lba_size = ctx->fmt.lba_size;
 	stride = ctx->stride;
 	md_size = ctx->fmt.md_size;

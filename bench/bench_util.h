@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench_util.h - what the benchmark programs share: the clocks they time with, the median
+ * their paired-round ratios take, and fio as the baseline they run against.
+ * Benchmarks only; nothing in the library or the tests links this.
+ */
+#ifndef GUARDFS_BENCH_UTIL_H
+#define GUARDFS_BENCH_UTIL_H
+
+/* Seconds on the monotonic clock. */
+double bench_now(void);
+
+/* CPU seconds (user + system) this process has used so far. */
+double bench_cpu_sec(void);
+
+static inline double bench_max(double a, double b)
+{
+	return a > b ? a : b;
+}
+
+/* The median of v[0..n) (n >= 1); sorts v. */
+double bench_median(double *v, int n);
+
+/* One fio job on a file: io_uring, O_DIRECT, time-based, over [0, size). */
+struct bench_fio_job {
+	const char *name; /* fio's job name */
+	const char *file;
+	const char *rw; /* read, write, randread or randwrite */
+	unsigned bs;	/* bytes per request */
+	unsigned qd;
+	unsigned long long size;
+	int runtime; /* seconds */
+};
+
+/* What fio reports for the job's direction. */
+struct bench_fio_result {
+	double bw;	/* bytes per second; -1 when fio did not report it */
+	double iops;	/* -1 when fio did not report it */
+	double cpu_pct; /* usr_cpu + sys_cpu: percent of the job's runtime */
+};
+
+/* Run @job through fio (a child, JSON output); -1 when fio could not run or failed. */
+int bench_run_fio(const struct bench_fio_job *job, struct bench_fio_result *res);
+
+#endif /* GUARDFS_BENCH_UTIL_H */
