@@ -22,17 +22,7 @@ struct model {
 
 static unsigned model_pos(const struct model *m, uint64_t key)
 {
-	unsigned lo = 0, hi = m->nr;
-
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-
-		if (m->keys[mid] < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return (unsigned)test_lower_bound(m->keys, m->nr, key);
 }
 
 static bool model_has(const struct model *m, uint64_t key)
@@ -182,16 +172,10 @@ int main(void)
 {
 	Suite *s = suite_create("cache_index");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, random_operations_match_a_sorted_model);
 	tcase_add_test(tc, failed_insert_leaves_the_tree_unchanged);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

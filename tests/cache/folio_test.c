@@ -27,24 +27,26 @@ static struct folio *new_folio(void)
 	return folio;
 }
 
-static uint32_t uptodate_mask(const struct folio *folio)
+/* Bit b set when block b passes test. */
+static uint32_t block_mask(const struct folio *folio,
+			   bool (*test)(const struct folio *folio, unsigned block))
 {
 	uint32_t mask = 0;
 
 	for (unsigned b = 0; b < folio_nr_blocks(folio); b++)
-		if (folio_block_is_uptodate(folio, b))
+		if (test(folio, b))
 			mask |= 1u << b;
 	return mask;
 }
 
+static uint32_t uptodate_mask(const struct folio *folio)
+{
+	return block_mask(folio, folio_block_is_uptodate);
+}
+
 static uint32_t dirty_mask(const struct folio *folio)
 {
-	uint32_t mask = 0;
-
-	for (unsigned b = 0; b < folio_nr_blocks(folio); b++)
-		if (folio_block_is_dirty(folio, b))
-			mask |= 1u << b;
-	return mask;
+	return block_mask(folio, folio_block_is_dirty);
 }
 
 static uint32_t blocks(unsigned first, unsigned nr)
@@ -749,11 +751,5 @@ static Suite *folio_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(folio_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(folio_suite());
 }

@@ -41,14 +41,6 @@ static const struct damage damages[] = {
 	{"torn write", NS_FAULT_TORN, PI_FIELD_DATA, "app"},
 };
 
-static bool all_canary(const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != CANARY)
-			return false;
-	return true;
-}
-
 /* A direct read of the file's NBLOCKS blocks fails at bad_lba with tag; returns nothing of it. */
 static void expect_detected(struct gfs *gfs, struct gfs_file *f, uint64_t first_lba,
 			    uint64_t bad_lba, const char *tag, uint32_t pat)
@@ -59,19 +51,20 @@ static void expect_detected(struct gfs *gfs, struct gfs_file *f, uint64_t first_
 	char want[128];
 
 	memset(buf, CANARY, NBLOCKS * bs);
-	io_log_capture();
+	test_log_capture();
 	ck_assert_int_eq(gfs_read(f, buf, NBLOCKS * bs, 0), -EIO);
-	ck_assert_uint_eq(io_err_count(), 1);
+	ck_assert_uint_eq(test_log_errors(), 1);
 	snprintf(want, sizeof(want), "LBA %" PRIu64 ": direct read: PI %s check failed", bad_lba,
 		 tag);
-	ck_assert_msg(strstr(io_last_err(), want), "log line \"%s\" lacks \"%s\"", io_last_err(),
-		      want);
+	ck_assert_msg(strstr(test_log_last_error(), want), "log line \"%s\" lacks \"%s\"",
+		      test_log_last_error(), want);
 	snprintf(want, sizeof(want), "offset %" PRIu64 " ", bad * bs);
-	ck_assert_msg(strstr(io_last_err(), want), "log line \"%s\" lacks \"%s\"", io_last_err(),
-		      want);
-	ck_assert_msg(all_canary(buf + bad * bs, bs), "bytes of the failing block were delivered");
+	ck_assert_msg(strstr(test_log_last_error(), want), "log line \"%s\" lacks \"%s\"",
+		      test_log_last_error(), want);
+	ck_assert_msg(test_all_bytes(buf + bad * bs, bs, CANARY),
+		      "bytes of the failing block were delivered");
 	/* The blocks before it in the same piece are verified and correct. */
-	dio_check_pattern(buf, bad * bs, 0, pat);
+	test_check_pattern(buf, bad * bs, 0, pat);
 	gfs_log_set_hook(NULL, NULL);
 	(void)gfs;
 	free(buf);
@@ -80,7 +73,7 @@ static void expect_detected(struct gfs *gfs, struct gfs_file *f, uint64_t first_
 START_TEST(damage_is_always_detected_on_direct_read)
 {
 	const struct damage *d = &damages[_i];
-	struct pi_format fmt = io_format_default();
+	struct pi_format fmt = test_format_default();
 	struct ns_fault fault = {
 		.kind = d->kind, .ops = NS_FAULT_OP(NS_OP_WRITE), .nth = 1, .field = d->field};
 	struct ns_fault_event ev;
@@ -91,14 +84,13 @@ START_TEST(damage_is_always_detected_on_direct_read)
 	uint64_t ia, ib, lba_a, lba_b = 0, bad;
 
 	printf("damage: %s\n", d->name);
-	io_mkfs(&img, &fmt, 32 * MiB, 0);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mkfs_mount(&img, &fmt, 32 * MiB, 0);
 	ns_fault_set_seed(gfs_ns(gfs), seed);
 	ia = io_create(gfs, "a");
 	ib = io_create(gfs, "b");
 	a = dio_open(gfs, ia, GFS_O_DIRECT);
 	b = dio_open(gfs, ib, GFS_O_DIRECT);
-	io_pattern(buf, NBLOCKS * 4096, 0, 2);
+	test_pattern(buf, NBLOCKS * 4096, 0, 2);
 	ck_assert_int_eq(gfs_write(b, buf, NBLOCKS * 4096, 0), (ssize_t)(NBLOCKS * 4096));
 	lba_b = dio_lba_of(gfs, ib, 0);
 	/* Allocate a's blocks first (fallocate), so the fault can be aimed at their LBAs. */
@@ -110,7 +102,7 @@ START_TEST(damage_is_always_detected_on_direct_read)
 	fault.target_lba = (int64_t)lba_b; /* misdirected into b */
 	fault.torn_blocks = fault.block;
 	ck_assert_int_ge(ns_fault_add(gfs_ns(gfs), &fault), 0);
-	io_pattern(buf, NBLOCKS * 4096, 0, 1);
+	test_pattern(buf, NBLOCKS * 4096, 0, 1);
 	/* The write reports success: the damage is silent until read. */
 	ck_assert_int_eq(gfs_write(a, buf, NBLOCKS * 4096, 0), (ssize_t)(NBLOCKS * 4096));
 	ck_assert_int_eq(ns_fault_last_event(gfs_ns(gfs), &ev), 0);
@@ -125,10 +117,7 @@ START_TEST(damage_is_always_detected_on_direct_read)
 	if (d->kind == NS_FAULT_MISDIRECT) /* and b holds a's blocks: another owner */
 		expect_detected(gfs, b, lba_b, lba_b, "app", 2);
 	dio_assert_quiet(gfs);
-	gfs_release(a);
-	gfs_release(b);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	dio_teardown(gfs, &img, a, b);
 	free(buf);
 }
 END_TEST
@@ -150,7 +139,7 @@ static void once_end(void *arg, ssize_t result)
 START_TEST(io_error_on_any_piece_fails_the_request_once)
 {
 	const uint64_t len = 8 * MiB;
-	struct pi_format fmt = io_format_default();
+	struct pi_format fmt = test_format_default();
 	struct io_image img;
 	struct gfs *gfs;
 	struct gfs_file *f;
@@ -158,14 +147,13 @@ START_TEST(io_error_on_any_piece_fails_the_request_once)
 	uint8_t *buf = malloc(len), *rbuf = malloc(len);
 	uint64_t ino, lba;
 
-	io_mkfs(&img, &fmt, 48 * MiB, 0);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mkfs_mount(&img, &fmt, 48 * MiB, 0);
 	ino = io_create(gfs, "f");
 	f = dio_open(gfs, ino, GFS_O_DIRECT);
-	io_pattern(buf, len, 0, 1);
+	test_pattern(buf, len, 0, 1);
 	ck_assert_int_eq(gfs_write(f, buf, len, 0), (ssize_t)len);
 	lba = dio_lba_of(gfs, ino, 0);
-	io_log_capture();
+	test_log_capture();
 	for (unsigned k = 1; k <= 8; k++) {
 		for (int op = NS_OP_READ; op <= NS_OP_WRITE; op++) {
 			struct ns_fault fault = {.kind = NS_FAULT_IO_ERROR,
@@ -202,14 +190,12 @@ START_TEST(io_error_on_any_piece_fails_the_request_once)
 			ck_assert_uint_eq(atomic_load(&o.calls), k & 1 ? 0 : 1);
 		}
 	}
-	ck_assert_uint_ge(io_err_count(), 16);
+	ck_assert_uint_ge(test_log_errors(), 16);
 	gfs_log_set_hook(NULL, NULL);
 	/* Nothing was lost: the data is what the last good write put there. */
 	ck_assert_int_eq(gfs_read(f, rbuf, len, 0), (ssize_t)len);
-	dio_check_pattern(rbuf, len, 0, 1);
-	gfs_release(f);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	test_check_pattern(rbuf, len, 0, 1);
+	dio_teardown(gfs, &img, f, NULL);
 	free(buf);
 	free(rbuf);
 }
@@ -218,7 +204,7 @@ END_TEST
 /* An extending, allocating write that fails leaves the size and the mapping unconverted. */
 START_TEST(failed_extending_write_changes_no_size)
 {
-	struct pi_format fmt = io_format_default();
+	struct pi_format fmt = test_format_default();
 	struct ns_fault fault = {.kind = NS_FAULT_IO_ERROR,
 				 .ops = NS_FAULT_OP(NS_OP_WRITE),
 				 .nth = 1,
@@ -230,13 +216,12 @@ START_TEST(failed_extending_write_changes_no_size)
 	struct meta_attr attr;
 	uint64_t ino;
 
-	io_mkfs(&img, &fmt, 32 * MiB, 0);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mkfs_mount(&img, &fmt, 32 * MiB, 0);
 	ino = io_create(gfs, "f");
 	f = dio_open(gfs, ino, GFS_O_DIRECT);
-	io_pattern(buf, 3 * MiB, 0, 1);
+	test_pattern(buf, 3 * MiB, 0, 1);
 	ck_assert_int_eq(gfs_write(f, buf, 65536, 0), 65536);
-	io_log_capture();
+	test_log_capture();
 	ck_assert_int_ge(ns_fault_add(gfs_ns(gfs), &fault), 0);
 	ck_assert_int_eq(gfs_write(f, buf, 3 * MiB, 65536), -EIO);
 	ns_fault_clear(gfs_ns(gfs));
@@ -247,12 +232,10 @@ START_TEST(failed_extending_write_changes_no_size)
 	ck_assert_int_eq(gfs_truncate(gfs, ino, 2 * 65536), 0);
 	memset(buf, 0xA5, 2 * 65536);
 	ck_assert_int_eq(gfs_read(f, buf, 2 * 65536, 0), 2 * 65536);
-	dio_check_pattern(buf, 65536, 0, 1);
-	dio_check_pattern(buf + 65536, 65536, 0, 0);
+	test_check_pattern(buf, 65536, 0, 1);
+	test_check_pattern(buf + 65536, 65536, 0, 0);
 	dio_assert_quiet(gfs);
-	gfs_release(f);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	dio_teardown(gfs, &img, f, NULL);
 	free(buf);
 }
 END_TEST
@@ -284,7 +267,7 @@ static void *scribble(void *arg)
 START_TEST(source_scribbled_during_write_never_fails_pi)
 {
 	const size_t len = 2 * MiB;
-	struct pi_format fmt = io_format_default();
+	struct pi_format fmt = test_format_default();
 	struct scribbler s = {.len = len};
 	struct io_image img;
 	struct gfs *gfs;
@@ -294,7 +277,7 @@ START_TEST(source_scribbled_during_write_never_fails_pi)
 	uint64_t ino;
 
 	s.buf = malloc(len);
-	io_pattern(s.buf, len, 0, 1);
+	test_pattern(s.buf, len, 0, 1);
 	io_mkfs(&img, &fmt, 32 * MiB, 0);
 	/* Strict: the namespace checks PI on every write too, as a controller would. */
 	{
@@ -306,7 +289,7 @@ START_TEST(source_scribbled_during_write_never_fails_pi)
 	ino = io_create(gfs, "f");
 	fd = dio_open(gfs, ino, GFS_O_DIRECT);
 	fb = dio_open(gfs, ino, 0);
-	io_log_capture();
+	test_log_capture();
 	ck_assert_int_eq(pthread_create(&th, NULL, scribble, &s), 0);
 	for (unsigned i = 0; i < 40; i++)
 		ck_assert_int_eq(gfs_write(fd, s.buf, len, (i % 4) * 65536), (ssize_t)len);
@@ -316,13 +299,10 @@ START_TEST(source_scribbled_during_write_never_fails_pi)
 	ck_assert_int_eq(gfs_read(fd, rbuf, len, 0), (ssize_t)len);
 	ck_assert_int_eq(gfs_read(fb, rbuf2, len, 0), (ssize_t)len);
 	ck_assert(!memcmp(rbuf, rbuf2, len));
-	ck_assert_uint_eq(io_err_count(), 0);
+	ck_assert_uint_eq(test_log_errors(), 0);
 	gfs_log_set_hook(NULL, NULL);
 	dio_assert_quiet(gfs);
-	gfs_release(fd);
-	gfs_release(fb);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	dio_teardown(gfs, &img, fd, fb);
 	free(s.buf);
 	free(rbuf);
 	free(rbuf2);
@@ -333,10 +313,8 @@ int main(void)
 {
 	Suite *s = suite_create("dio_fault");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
-	seed = io_seed("dio_fault") | 1;
+	seed = test_seed("dio_fault") | 1;
 	tcase_set_timeout(tc, 240);
 	tcase_add_loop_test(tc, damage_is_always_detected_on_direct_read, 0,
 			    (int)(sizeof(damages) / sizeof(damages[0])));
@@ -344,9 +322,5 @@ int main(void)
 	tcase_add_test(tc, failed_extending_write_changes_no_size);
 	tcase_add_test(tc, source_scribbled_during_write_never_fails_pi);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

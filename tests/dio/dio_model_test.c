@@ -25,10 +25,7 @@ static uint64_t seed;
 
 static uint64_t rnd(void)
 {
-	seed ^= seed << 13;
-	seed ^= seed >> 7;
-	seed ^= seed << 17;
-	return seed;
+	return test_xorshift64(&seed);
 }
 
 struct model {
@@ -69,7 +66,7 @@ static void model_write(struct model *m, bool direct, uint8_t *buf)
 		off = rnd() % FILE_MAX;
 		len = 1 + rnd() % IO_MAX;
 	}
-	io_pattern(buf, len, off, (uint32_t)(m->op + 1));
+	test_pattern(buf, len, off, (uint32_t)(m->op + 1));
 	ck_assert_msg(gfs_write(direct ? m->fd : m->fb, buf, len, off) == (ssize_t)len,
 		      "op %" PRIu64 ": %s write of %" PRIu64 "@%" PRIu64, m->op,
 		      direct ? "direct" : "buffered", len, off);
@@ -151,8 +148,7 @@ START_TEST(mixed_buffered_and_direct_io_match_a_byte_model)
 	uint8_t *buf = malloc(2 * IO_MAX);
 	struct io_image img;
 
-	io_mkfs(&img, &fmt, 32 * MiB, 4096);
-	m.gfs = io_mount(&img, NULL);
+	m.gfs = io_mkfs_mount(&img, &fmt, 32 * MiB, 4096);
 	m.ino = io_create(m.gfs, "f");
 	ck_assert_int_eq(gfs_unmount(m.gfs), 0);
 	model_open(&m, &img);
@@ -208,16 +204,10 @@ int main(void)
 {
 	Suite *s = suite_create("dio_model");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
-	seed = io_seed("dio_model") | 1;
+	seed = test_seed("dio_model") | 1;
 	tcase_set_timeout(tc, 280);
 	tcase_add_test(tc, mixed_buffered_and_direct_io_match_a_byte_model);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

@@ -21,10 +21,7 @@ static uint64_t seed;
 
 static uint64_t rnd(void)
 {
-	seed ^= seed << 13;
-	seed ^= seed >> 7;
-	seed ^= seed << 17;
-	return seed;
+	return test_xorshift64(&seed);
 }
 
 static uint64_t file_size(struct gfs *gfs, uint64_t ino)
@@ -39,7 +36,7 @@ START_TEST(misaligned_offsets_and_lengths_are_einval)
 {
 	static const uint64_t bad_off[] = {1, 512, 2048, 4095, 4097};
 	static const uint64_t bad_len[] = {1, 511, 512, 4095, 4097, 8191};
-	struct pi_format fmt = io_format_default();
+	struct pi_format fmt = test_format_default();
 	struct io_image img;
 	struct gfs *gfs;
 	struct gfs_file *f;
@@ -47,13 +44,12 @@ START_TEST(misaligned_offsets_and_lengths_are_einval)
 	char *buf = malloc(3 * 8192);
 	uint64_t ino;
 
-	io_mkfs(&img, &fmt, 16 * MiB, 0);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mkfs_mount(&img, &fmt, 16 * MiB, 0);
 	ino = io_create(gfs, "f");
 	f = dio_open(gfs, ino, GFS_O_DIRECT);
-	io_pattern(buf, 8192, 0, 7);
+	test_pattern(buf, 8192, 0, 7);
 	ck_assert_int_eq(gfs_write(f, buf, 8192, 0), 8192);
-	io_log_capture();
+	test_log_capture();
 	before = io_ns_stats(gfs);
 	for (unsigned i = 0; i < sizeof(bad_off) / sizeof(bad_off[0]); i++) {
 		ck_assert_int_eq(gfs_read(f, buf, 4096, bad_off[i]), -EINVAL);
@@ -67,18 +63,16 @@ START_TEST(misaligned_offsets_and_lengths_are_einval)
 	after = io_ns_stats(gfs);
 	ck_assert_uint_eq(after.reads, before.reads);
 	ck_assert_uint_eq(after.writes, before.writes);
-	ck_assert_uint_eq(io_err_count(), 0); /* a refusal is not an error of the filesystem */
+	ck_assert_uint_eq(test_log_errors(), 0); /* a refusal is not an error of the filesystem */
 	/* The buffer needs no alignment: we bounce. Nothing changed either. */
 	ck_assert_int_eq(gfs_read(f, buf + 1, 8192, 0), 8192);
-	dio_check_pattern(buf + 1, 8192, 0, 7);
+	test_check_pattern(buf + 1, 8192, 0, 7);
 	ck_assert_int_eq(gfs_read(f, buf, 0, 4096), 0);
 	ck_assert_int_eq(gfs_write(f, buf, 0, 4096), 0);
 	ck_assert_uint_eq(file_size(gfs, ino), 8192);
 	dio_assert_quiet(gfs);
 	gfs_log_set_hook(NULL, NULL);
-	gfs_release(f);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	dio_teardown(gfs, &img, f, NULL);
 	free(buf);
 }
 END_TEST
@@ -93,15 +87,14 @@ START_TEST(lba_alignment_and_fsblock_option)
 	char buf[8192];
 	uint64_t ino;
 
-	io_mkfs(&img, &fmt, 16 * MiB, 4096);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mkfs_mount(&img, &fmt, 16 * MiB, 4096);
 	ino = io_create(gfs, "f");
 	f = dio_open(gfs, ino, GFS_O_DIRECT);
-	io_pattern(buf, 512, 512, 3);
+	test_pattern(buf, 512, 512, 3);
 	ck_assert_int_eq(gfs_write(f, buf, 512, 512), 512);
 	ck_assert_int_eq(gfs_read(f, buf, 1024, 0), 1024);
-	dio_check_pattern(buf, 512, 0, 0);
-	dio_check_pattern(buf + 512, 512, 512, 3);
+	test_check_pattern(buf, 512, 0, 0);
+	test_check_pattern(buf + 512, 512, 512, 3);
 	ck_assert_int_eq(gfs_read(f, buf, 100, 0), -EINVAL);
 	gfs_release(f);
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
@@ -112,15 +105,13 @@ START_TEST(lba_alignment_and_fsblock_option)
 	ck_assert_int_eq(gfs_read(f, buf, 512, 512), -EINVAL);
 	ck_assert_int_eq(gfs_write(f, buf, 512, 0), -EINVAL);
 	ck_assert_int_eq(gfs_read(f, buf, 4096, 512), -EINVAL);
-	io_pattern(buf, 8192, 4096, 5);
+	test_pattern(buf, 8192, 4096, 5);
 	ck_assert_int_eq(gfs_write(f, buf, 8192, 4096), 8192);
 	ck_assert_int_eq(gfs_read(f, buf, 8192, 0), 8192);
-	dio_check_pattern(buf, 512, 0, 0);
-	dio_check_pattern(buf + 512, 512, 512, 3);
-	dio_check_pattern(buf + 4096, 4096, 4096, 5);
-	gfs_release(f);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	test_check_pattern(buf, 512, 0, 0);
+	test_check_pattern(buf + 512, 512, 512, 3);
+	test_check_pattern(buf + 4096, 4096, 4096, 5);
+	dio_teardown(gfs, &img, f, NULL);
 }
 END_TEST
 
@@ -128,7 +119,7 @@ END_TEST
 static void round_trip(struct gfs_file *fd, struct gfs_file *fb, uint8_t *model, uint64_t *size,
 		       uint64_t off, uint64_t len, uint32_t pat, uint8_t *buf)
 {
-	io_pattern(buf, len, off, pat);
+	test_pattern(buf, len, off, pat);
 	ck_assert_int_eq(gfs_write(fd, buf, len, off), (ssize_t)len);
 	memcpy(model + off, buf, len);
 	if (off + len > *size)
@@ -157,8 +148,7 @@ START_TEST(round_trips_every_format_and_size)
 	uint64_t ino, size = 0;
 
 	printf("format %s\n", tf->name);
-	io_mkfs(&img, &tf->fmt, 96 * MiB, tf->block_size);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mkfs_mount(&img, &tf->fmt, 96 * MiB, tf->block_size);
 	ino = io_create(gfs, "f");
 	fd = dio_open(gfs, ino, GFS_O_DIRECT);
 	fb = dio_open(gfs, ino, 0);
@@ -191,9 +181,7 @@ START_TEST(round_trips_every_format_and_size)
 		ck_assert_int_eq(gfs_read(fd, buf, 8 * MiB, off), (ssize_t)n);
 		ck_assert(!memcmp(buf, model + off, n));
 	}
-	gfs_release(fd);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	dio_teardown(gfs, &img, fd, NULL);
 	free(model);
 	free(buf);
 }
@@ -201,7 +189,7 @@ END_TEST
 
 START_TEST(holes_unwritten_and_eof_read_without_io)
 {
-	struct pi_format fmt = io_format_default();
+	struct pi_format fmt = test_format_default();
 	struct io_image img;
 	struct gfs *gfs;
 	struct gfs_file *fd, *fb;
@@ -209,14 +197,13 @@ START_TEST(holes_unwritten_and_eof_read_without_io)
 	struct ns_stats before, after;
 	uint64_t ino;
 
-	io_mkfs(&img, &fmt, 32 * MiB, 0);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mkfs_mount(&img, &fmt, 32 * MiB, 0);
 	ino = io_create(gfs, "f");
 	fd = dio_open(gfs, ino, GFS_O_DIRECT);
 	fb = dio_open(gfs, ino, 0);
-	io_pattern(buf, 4096, 0, 1);
+	test_pattern(buf, 4096, 0, 1);
 	ck_assert_int_eq(gfs_write(fd, buf, 4096, 0), 4096);
-	io_pattern(buf, 4096, MiB, 2);
+	test_pattern(buf, 4096, MiB, 2);
 	ck_assert_int_eq(gfs_write(fd, buf, 4096, MiB), 4096);
 	/* A hole between two blocks: zeros, and only the mapped blocks cause reads. */
 	memset(buf, 0xA5, 2 * MiB);
@@ -224,9 +211,9 @@ START_TEST(holes_unwritten_and_eof_read_without_io)
 	ck_assert_int_eq(gfs_read(fd, buf, MiB + 4096, 0), (ssize_t)(MiB + 4096));
 	after = io_ns_stats(gfs);
 	ck_assert_uint_eq(after.reads - before.reads, 2);
-	dio_check_pattern(buf, 4096, 0, 1);
-	dio_check_pattern(buf + 4096, MiB - 4096, 4096, 0);
-	dio_check_pattern(buf + MiB, 4096, MiB, 2);
+	test_check_pattern(buf, 4096, 0, 1);
+	test_check_pattern(buf + 4096, MiB - 4096, 4096, 0);
+	test_check_pattern(buf + MiB, 4096, MiB, 2);
 	/* Unwritten extents (fallocate) read as zeros without I/O, past the old EOF too. */
 	ck_assert_int_eq(gfs_fallocate(fb, 0, 2 * MiB, MiB), 0);
 	ck_assert_uint_eq(file_size(gfs, ino), 3 * MiB);
@@ -235,36 +222,33 @@ START_TEST(holes_unwritten_and_eof_read_without_io)
 	ck_assert_int_eq(gfs_read(fd, buf, MiB, 2 * MiB), (ssize_t)MiB);
 	after = io_ns_stats(gfs);
 	ck_assert_uint_eq(after.reads, before.reads);
-	dio_check_pattern(buf, MiB, 0, 0);
+	test_check_pattern(buf, MiB, 0, 0);
 	/* A write into the middle of the unwritten extent converts just that. */
-	io_pattern(buf, 8192, 2 * MiB + 8192, 3);
+	test_pattern(buf, 8192, 2 * MiB + 8192, 3);
 	ck_assert_int_eq(gfs_write(fd, buf, 8192, 2 * MiB + 8192), 8192);
 	memset(buf, 0xA5, 65536);
 	ck_assert_int_eq(gfs_read(fb, buf, 65536, 2 * MiB), 65536);
-	dio_check_pattern(buf, 8192, 0, 0);
-	dio_check_pattern(buf + 8192, 8192, 2 * MiB + 8192, 3);
-	dio_check_pattern(buf + 16384, 65536 - 16384, 0, 0);
+	test_check_pattern(buf, 8192, 0, 0);
+	test_check_pattern(buf + 8192, 8192, 2 * MiB + 8192, 3);
+	test_check_pattern(buf + 16384, 65536 - 16384, 0, 0);
 	/* EOF: reads are short, and nothing at or past it. */
 	ck_assert_int_eq(gfs_truncate(gfs, ino, 3 * MiB - 1000), 0);
 	memset(buf, 0xA5, 8192);
 	ck_assert_int_eq(gfs_read(fd, buf, 8192, 3 * MiB - 8192), 8192 - 1000);
-	dio_check_pattern(buf, 8192 - 1000, 0, 0);
+	test_check_pattern(buf, 8192 - 1000, 0, 0);
 	ck_assert_uint_eq(buf[8192 - 1000], 0xA5);
 	ck_assert_int_eq(gfs_read(fd, buf, 4096, 3 * MiB), 0);
 	ck_assert_int_eq(gfs_read(fd, buf, 4096, 64 * MiB), 0);
 	/* A file of 1000 bytes written through the cache: one short direct read. */
 	ck_assert_int_eq(gfs_truncate(gfs, ino, 0), 0);
-	io_pattern(buf, 1000, 0, 9);
+	test_pattern(buf, 1000, 0, 9);
 	ck_assert_int_eq(gfs_write(fb, buf, 1000, 0), 1000);
 	memset(buf, 0xA5, 4096);
 	ck_assert_int_eq(gfs_read(fd, buf, 4096, 0), 1000);
-	dio_check_pattern(buf, 1000, 0, 9);
+	test_check_pattern(buf, 1000, 0, 9);
 	ck_assert_uint_eq(buf[1000], 0xA5);
 	dio_assert_quiet(gfs);
-	gfs_release(fd);
-	gfs_release(fb);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	dio_teardown(gfs, &img, fd, fb);
 	free(buf);
 }
 END_TEST
@@ -278,20 +262,19 @@ START_TEST(sub_block_head_and_tail_of_new_blocks_are_zeroed)
 	uint8_t buf[16384];
 	uint64_t ino;
 
-	io_mkfs(&img, &fmt, 16 * MiB, 4096);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mkfs_mount(&img, &fmt, 16 * MiB, 4096);
 	ino = io_create(gfs, "f");
 	fd = dio_open(gfs, ino, GFS_O_DIRECT);
 	fb = dio_open(gfs, ino, 0);
-	io_log_capture();
+	test_log_capture();
 	/* Into a hole, extending: head [0, 1024) and tail [1536, 4096) must be on the device. */
-	io_pattern(buf, 512, 1024, 4);
+	test_pattern(buf, 512, 1024, 4);
 	ck_assert_int_eq(gfs_write(fd, buf, 512, 1024), 512);
 	ck_assert_uint_eq(file_size(gfs, ino), 1536);
 	/* Into an unwritten extent, not extending. */
 	ck_assert_int_eq(gfs_fallocate(fb, GFS_FALLOC_KEEP_SIZE, 8192, 4096), 0);
 	ck_assert_int_eq(gfs_truncate(gfs, ino, 16384), 0);
-	io_pattern(buf, 1024, 8192 + 2048, 5);
+	test_pattern(buf, 1024, 8192 + 2048, 5);
 	ck_assert_int_eq(gfs_write(fd, buf, 1024, 8192 + 2048), 1024);
 	gfs_release(fd);
 	gfs_release(fb);
@@ -301,22 +284,20 @@ START_TEST(sub_block_head_and_tail_of_new_blocks_are_zeroed)
 	fd = dio_open(gfs, ino, GFS_O_DIRECT);
 	memset(buf, 0xA5, sizeof(buf));
 	ck_assert_int_eq(gfs_read(fd, buf, 16384, 0), 16384);
-	dio_check_pattern(buf, 1024, 0, 0);
-	dio_check_pattern(buf + 1024, 512, 1024, 4);
-	dio_check_pattern(buf + 1536, 8192 + 2048 - 1536, 0, 0);
-	dio_check_pattern(buf + 8192 + 2048, 1024, 8192 + 2048, 5);
-	dio_check_pattern(buf + 8192 + 3072, 16384 - 8192 - 3072, 0, 0);
-	ck_assert_uint_eq(io_err_count(), 0);
+	test_check_pattern(buf, 1024, 0, 0);
+	test_check_pattern(buf + 1024, 512, 1024, 4);
+	test_check_pattern(buf + 1536, 8192 + 2048 - 1536, 0, 0);
+	test_check_pattern(buf + 8192 + 2048, 1024, 8192 + 2048, 5);
+	test_check_pattern(buf + 8192 + 3072, 16384 - 8192 - 3072, 0, 0);
+	ck_assert_uint_eq(test_log_errors(), 0);
 	gfs_log_set_hook(NULL, NULL);
-	gfs_release(fd);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	dio_teardown(gfs, &img, fd, NULL);
 }
 END_TEST
 
 START_TEST(reads_cross_extent_boundaries)
 {
-	struct pi_format fmt = io_format_default();
+	struct pi_format fmt = test_format_default();
 	struct io_image img;
 	struct gfs *gfs;
 	struct gfs_file *a, *b;
@@ -324,8 +305,7 @@ START_TEST(reads_cross_extent_boundaries)
 	uint64_t ia, ib, lba_prev = 0;
 	unsigned jumps = 0;
 
-	io_mkfs(&img, &fmt, 32 * MiB, 0);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mkfs_mount(&img, &fmt, 32 * MiB, 0);
 	ia = io_create(gfs, "a");
 	ib = io_create(gfs, "b");
 	a = dio_open(gfs, ia, GFS_O_DIRECT);
@@ -335,9 +315,9 @@ START_TEST(reads_cross_extent_boundaries)
 	 * contiguous on the namespace, whatever goal the allocator aims for.
 	 */
 	for (uint64_t off = 2 * MiB - 65536; off < 2 * MiB; off -= 65536) {
-		io_pattern(buf, 65536, off, 11);
+		test_pattern(buf, 65536, off, 11);
 		ck_assert_int_eq(gfs_write(a, buf, 65536, off), 65536);
-		io_pattern(buf, 65536, off, 12);
+		test_pattern(buf, 65536, off, 12);
 		ck_assert_int_eq(gfs_write(b, buf, 65536, off), 65536);
 	}
 	for (uint64_t off = 0; off < 2 * MiB; off += 65536) {
@@ -349,28 +329,25 @@ START_TEST(reads_cross_extent_boundaries)
 	ck_assert_uint_gt(jumps, 8);
 	memset(buf, 0xA5, 2 * MiB);
 	ck_assert_int_eq(gfs_read(a, buf, 2 * MiB, 0), (ssize_t)(2 * MiB));
-	dio_check_pattern(buf, 2 * MiB, 0, 11);
+	test_check_pattern(buf, 2 * MiB, 0, 11);
 	ck_assert_int_eq(gfs_read(b, buf, 2 * MiB - 8192, 4096), (ssize_t)(2 * MiB - 8192));
-	dio_check_pattern(buf, 2 * MiB - 8192, 4096, 12);
+	test_check_pattern(buf, 2 * MiB - 8192, 4096, 12);
 	/* An overwrite across the boundaries. */
-	io_pattern(buf, MiB + 8192, 65536 - 4096, 13);
+	test_pattern(buf, MiB + 8192, 65536 - 4096, 13);
 	ck_assert_int_eq(gfs_write(a, buf, MiB + 8192, 65536 - 4096), (ssize_t)(MiB + 8192));
 	ck_assert_int_eq(gfs_read(a, buf, 2 * MiB, 0), (ssize_t)(2 * MiB));
-	dio_check_pattern(buf, 65536 - 4096, 0, 11);
-	dio_check_pattern(buf + 65536 - 4096, MiB + 8192, 65536 - 4096, 13);
-	dio_check_pattern(buf + 65536 + MiB + 4096, MiB - 65536 - 4096, 65536 + MiB + 4096, 11);
+	test_check_pattern(buf, 65536 - 4096, 0, 11);
+	test_check_pattern(buf + 65536 - 4096, MiB + 8192, 65536 - 4096, 13);
+	test_check_pattern(buf + 65536 + MiB + 4096, MiB - 65536 - 4096, 65536 + MiB + 4096, 11);
 	dio_assert_quiet(gfs);
-	gfs_release(a);
-	gfs_release(b);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	dio_teardown(gfs, &img, a, b);
 	free(buf);
 }
 END_TEST
 
 START_TEST(dsync_uses_fua_for_overwrites_and_commits_otherwise)
 {
-	struct pi_format fmt = io_format_default();
+	struct pi_format fmt = test_format_default();
 	struct io_image img;
 	struct gfs *gfs;
 	struct gfs_file *f;
@@ -378,16 +355,15 @@ START_TEST(dsync_uses_fua_for_overwrites_and_commits_otherwise)
 	uint8_t buf[65536];
 	uint64_t ino;
 
-	io_mkfs(&img, &fmt, 16 * MiB, 0);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mkfs_mount(&img, &fmt, 16 * MiB, 0);
 	ino = io_create(gfs, "f");
 	f = dio_open(gfs, ino, GFS_O_DIRECT | GFS_O_DSYNC);
-	io_pattern(buf, sizeof(buf), 0, 21);
+	test_pattern(buf, sizeof(buf), 0, 21);
 	ck_assert_int_eq(gfs_write(f, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
 	dio_get_stats(gfs, &st);
 	ck_assert_uint_eq(st.syncs, 1);
 	ck_assert_uint_eq(st.fua_writes, 0);
-	io_pattern(buf, sizeof(buf), 0, 22);
+	test_pattern(buf, sizeof(buf), 0, 22);
 	ck_assert_int_eq(gfs_write(f, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
 	dio_get_stats(gfs, &st);
 	ck_assert_uint_eq(st.syncs, 1);
@@ -400,10 +376,8 @@ START_TEST(dsync_uses_fua_for_overwrites_and_commits_otherwise)
 	ck_assert_uint_eq(file_size(gfs, ino), sizeof(buf));
 	memset(buf, 0, sizeof(buf));
 	ck_assert_int_eq(gfs_read(f, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
-	dio_check_pattern(buf, sizeof(buf), 0, 22);
-	gfs_release(f);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	test_check_pattern(buf, sizeof(buf), 0, 22);
+	dio_teardown(gfs, &img, f, NULL);
 }
 END_TEST
 
@@ -435,21 +409,20 @@ START_TEST(cache_stays_coherent_and_front_end_is_told)
 	uint8_t buf[65536];
 	uint64_t ino;
 
-	io_mkfs(&img, &fmt, 16 * MiB, 4096);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mkfs_mount(&img, &fmt, 16 * MiB, 4096);
 	gfs_set_inval_hook(gfs, inval_hook, &log);
 	ino = io_create(gfs, "f");
 	fd = dio_open(gfs, ino, GFS_O_DIRECT);
 	fb = dio_open(gfs, ino, 0);
 	/* Buffered write (dirty in the cache), then a direct read sees it. */
-	io_pattern(buf, sizeof(buf), 0, 31);
+	test_pattern(buf, sizeof(buf), 0, 31);
 	ck_assert_int_eq(gfs_write(fb, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
 	memset(buf, 0, sizeof(buf));
 	ck_assert_int_eq(gfs_read(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
-	dio_check_pattern(buf, sizeof(buf), 0, 31);
+	test_check_pattern(buf, sizeof(buf), 0, 31);
 	/* Cache it through a buffered read, then a direct write of a sub-block range. */
 	ck_assert_int_eq(gfs_read(fb, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
-	io_pattern(buf, 1024, 4096 + 512, 32);
+	test_pattern(buf, 1024, 4096 + 512, 32);
 	log.calls = 0;
 	ck_assert_int_eq(gfs_write(fd, buf, 1024, 4096 + 512), 1024);
 	ck_assert_uint_ge(log.calls, 1);
@@ -458,22 +431,19 @@ START_TEST(cache_stays_coherent_and_front_end_is_told)
 	ck_assert_uint_ge(log.hi, 4096 + 1536);
 	/* The buffered read after it sees the new bytes and the old ones around them. */
 	ck_assert_int_eq(gfs_read(fb, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
-	dio_check_pattern(buf, 4096 + 512, 0, 31);
-	dio_check_pattern(buf + 4096 + 512, 1024, 4096 + 512, 32);
-	dio_check_pattern(buf + 4096 + 1536, sizeof(buf) - 4096 - 1536, 4096 + 1536, 31);
+	test_check_pattern(buf, 4096 + 512, 0, 31);
+	test_check_pattern(buf + 4096 + 512, 1024, 4096 + 512, 32);
+	test_check_pattern(buf + 4096 + 1536, sizeof(buf) - 4096 - 1536, 4096 + 1536, 31);
 	/* A buffered write partly over it, not yet written back, then a direct read. */
-	io_pattern(buf, 700, 4096 + 1000, 33);
+	test_pattern(buf, 700, 4096 + 1000, 33);
 	ck_assert_int_eq(gfs_write(fb, buf, 700, 4096 + 1000), 700);
 	ck_assert_int_eq(gfs_read(fd, buf, 4096, 4096), 4096);
-	dio_check_pattern(buf, 512, 4096, 31);
-	dio_check_pattern(buf + 512, 1000 - 512, 4096 + 512, 32);
-	dio_check_pattern(buf + 1000, 700, 4096 + 1000, 33);
-	dio_check_pattern(buf + 1700, 4096 - 1700, 4096 + 1700, 31);
+	test_check_pattern(buf, 512, 4096, 31);
+	test_check_pattern(buf + 512, 1000 - 512, 4096 + 512, 32);
+	test_check_pattern(buf + 1000, 700, 4096 + 1000, 33);
+	test_check_pattern(buf + 1700, 4096 - 1700, 4096 + 1700, 31);
 	dio_assert_quiet(gfs);
-	gfs_release(fd);
-	gfs_release(fb);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	dio_teardown(gfs, &img, fd, fb);
 }
 END_TEST
 
@@ -515,7 +485,7 @@ static void async_wait(struct async_state *st, unsigned n)
 
 START_TEST(async_requests_complete_once_off_the_submitting_thread)
 {
-	struct pi_format fmt = io_format_default();
+	struct pi_format fmt = test_format_default();
 	struct async_state st = {.lock = PTHREAD_MUTEX_INITIALIZER,
 				 .cond = PTHREAD_COND_INITIALIZER};
 	struct async_slot slots[32];
@@ -525,12 +495,11 @@ START_TEST(async_requests_complete_once_off_the_submitting_thread)
 	uint8_t *buf = malloc(16 * 65536), *rbuf = malloc(16 * 65536);
 	uint64_t ino;
 
-	io_mkfs(&img, &fmt, 32 * MiB, 0);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mkfs_mount(&img, &fmt, 32 * MiB, 0);
 	ino = io_create(gfs, "f");
 	f = dio_open(gfs, ino, GFS_O_DIRECT);
 	st.submitter = pthread_self();
-	io_pattern(buf, 16 * 65536, 0, 41);
+	test_pattern(buf, 16 * 65536, 0, 41);
 	/* 16 writes in flight from one thread: allocating, then 16 reads. */
 	for (unsigned i = 0; i < 16; i++) {
 		struct iovec iov = {buf + i * 65536, 65536};
@@ -556,7 +525,7 @@ START_TEST(async_requests_complete_once_off_the_submitting_thread)
 		ck_assert_int_eq(st.results[i], 65536);
 	}
 	ck_assert_uint_eq(st.on_submitter, 0);
-	dio_check_pattern(rbuf, 16 * 65536, 0, 41);
+	test_check_pattern(rbuf, 16 * 65536, 0, 41);
 	ck_assert_uint_eq(file_size(gfs, ino), 16 * 65536);
 	/* Refusals return at once and never call back. */
 	{
@@ -566,9 +535,7 @@ START_TEST(async_requests_complete_once_off_the_submitting_thread)
 	}
 	dio_assert_quiet(gfs);
 	ck_assert_uint_eq(st.done, 32);
-	gfs_release(f);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	dio_teardown(gfs, &img, f, NULL);
 	free(buf);
 	free(rbuf);
 }
@@ -587,7 +554,7 @@ static void count_end(void *arg, ssize_t result)
 /* inode_dio_wait: truncate, fallocate and buffered writes wait for async requests in flight. */
 START_TEST(truncate_and_buffered_writes_wait_for_async_direct_io)
 {
-	struct pi_format fmt = io_format_default();
+	struct pi_format fmt = test_format_default();
 	struct async_state st = {.lock = PTHREAD_MUTEX_INITIALIZER,
 				 .cond = PTHREAD_COND_INITIALIZER};
 	struct io_image img;
@@ -597,12 +564,11 @@ START_TEST(truncate_and_buffered_writes_wait_for_async_direct_io)
 	struct iovec iov = {buf, 4 * MiB};
 	uint64_t ino;
 
-	io_mkfs(&img, &fmt, 32 * MiB, 0);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mkfs_mount(&img, &fmt, 32 * MiB, 0);
 	ino = io_create(gfs, "f");
 	fd = dio_open(gfs, ino, GFS_O_DIRECT);
 	fb = dio_open(gfs, ino, 0);
-	io_pattern(buf, 4 * MiB, 0, 61);
+	test_pattern(buf, 4 * MiB, 0, 61);
 	ck_assert_int_eq(dio_submit_write(fd, &iov, 1, 0, count_end, &st), 0);
 	ck_assert_int_eq(gfs_truncate(gfs, ino, MiB), 0);
 	/*
@@ -618,21 +584,18 @@ START_TEST(truncate_and_buffered_writes_wait_for_async_direct_io)
 			 0);
 	async_wait(&st, 2);
 	ck_assert_int_eq(st.results[1], (ssize_t)MiB);
-	dio_check_pattern(buf, MiB, 0, 61); /* read before the punch */
-	io_pattern(buf, 2 * MiB, 0, 62);
+	test_check_pattern(buf, MiB, 0, 61); /* read before the punch */
+	test_pattern(buf, 2 * MiB, 0, 62);
 	iov.iov_len = 2 * MiB;
 	ck_assert_int_eq(dio_submit_write(fd, &iov, 1, 0, count_end, &st), 0);
 	/* A buffered write into a block of it: its read-modify-write sees the direct data. */
 	ck_assert_int_eq(gfs_write(fb, buf, 100, 4096 + 10), 100);
 	async_wait(&st, 3);
 	ck_assert_int_eq(gfs_read(fb, buf, 2 * MiB, 0), (ssize_t)(2 * MiB));
-	dio_check_pattern(buf, 4096 + 10, 0, 62);
-	dio_check_pattern(buf + 4096 + 110, 2 * MiB - 4096 - 110, 4096 + 110, 62);
+	test_check_pattern(buf, 4096 + 10, 0, 62);
+	test_check_pattern(buf + 4096 + 110, 2 * MiB - 4096 - 110, 4096 + 110, 62);
 	dio_assert_quiet(gfs);
-	gfs_release(fd);
-	gfs_release(fb);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	dio_teardown(gfs, &img, fd, fb);
 	free(buf);
 }
 END_TEST
@@ -645,7 +608,7 @@ static void *parallel_writer(void *arg)
 	for (unsigned round = 0; round < 50; round++) {
 		uint64_t off = (uint64_t)(round % 8) * 16384;
 
-		io_pattern(buf, sizeof(buf), off, 51);
+		test_pattern(buf, sizeof(buf), off, 51);
 		ck_assert_int_eq(gfs_write(f, buf, sizeof(buf), off), (ssize_t)sizeof(buf));
 	}
 	return NULL;
@@ -653,7 +616,7 @@ static void *parallel_writer(void *arg)
 
 START_TEST(parallel_overwrites_and_buffered_io_of_one_file)
 {
-	struct pi_format fmt = io_format_default();
+	struct pi_format fmt = test_format_default();
 	struct io_image img;
 	struct gfs *gfs;
 	struct gfs_file *fd, *fb;
@@ -661,29 +624,25 @@ START_TEST(parallel_overwrites_and_buffered_io_of_one_file)
 	uint8_t *buf = malloc(MiB);
 	uint64_t ino;
 
-	io_mkfs(&img, &fmt, 32 * MiB, 0);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mkfs_mount(&img, &fmt, 32 * MiB, 0);
 	ino = io_create(gfs, "f");
 	fd = dio_open(gfs, ino, GFS_O_DIRECT);
 	fb = dio_open(gfs, ino, 0);
-	io_pattern(buf, MiB, 0, 51);
+	test_pattern(buf, MiB, 0, 51);
 	ck_assert_int_eq(gfs_write(fd, buf, MiB, 0), (ssize_t)MiB);
 	for (unsigned i = 0; i < 3; i++)
 		ck_assert_int_eq(pthread_create(&th[i], NULL, parallel_writer, i == 2 ? fb : fd),
 				 0);
 	for (unsigned round = 0; round < 50; round++) {
 		ck_assert_int_eq(gfs_read(round & 1 ? fd : fb, buf, 131072, 0), 131072);
-		dio_check_pattern(buf, 131072, 0, 51);
+		test_check_pattern(buf, 131072, 0, 51);
 	}
 	for (unsigned i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
 	ck_assert_int_eq(gfs_read(fd, buf, MiB, 0), (ssize_t)MiB);
-	dio_check_pattern(buf, MiB, 0, 51);
+	test_check_pattern(buf, MiB, 0, 51);
 	dio_assert_quiet(gfs);
-	gfs_release(fd);
-	gfs_release(fb);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	io_remove(&img);
+	dio_teardown(gfs, &img, fd, fb);
 	free(buf);
 }
 END_TEST
@@ -692,10 +651,8 @@ int main(void)
 {
 	Suite *s = suite_create("dio");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
-	seed = io_seed("dio") | 1;
+	seed = test_seed("dio") | 1;
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, misaligned_offsets_and_lengths_are_einval);
 	tcase_add_test(tc, lba_alignment_and_fsblock_option);
@@ -709,9 +666,5 @@ int main(void)
 	tcase_add_test(tc, truncate_and_buffered_writes_wait_for_async_direct_io);
 	tcase_add_test(tc, parallel_overwrites_and_buffered_io_of_one_file);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

@@ -5,8 +5,6 @@
 #include "tests/dio/dio_util.h"
 
 #include <check.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "core/meta.h"
 
@@ -58,14 +56,12 @@ void dio_assert_quiet(struct gfs *gfs)
 	ck_assert_uint_eq(st.bounce_in_use, 0);
 }
 
-void dio_check_pattern(const void *buf, size_t len, uint64_t off, uint32_t seed)
+void dio_teardown(struct gfs *gfs, struct io_image *img, struct gfs_file *a, struct gfs_file *b)
 {
-	uint8_t *want = malloc(len ? len : 1);
-
-	ck_assert_ptr_nonnull(want);
-	io_pattern(want, len, off, seed);
-	/* One comparison, and the byte-by-byte assert (a pipe write each) only to name a miss. */
-	if (memcmp(buf, want, len))
-		io_check_pattern(buf, len, off, seed);
-	free(want);
+	if (a)
+		gfs_release(a);
+	if (b)
+		gfs_release(b);
+	ck_assert_int_eq(gfs_unmount(gfs), 0);
+	io_remove(img);
 }

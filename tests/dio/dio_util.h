@@ -23,8 +23,8 @@ extern const unsigned dio_nr_formats;
 struct gfs_file *dio_open(struct gfs *gfs, uint64_t ino, unsigned flags);
 /* The LBA mapped at file offset off (asserts it is allocated: MAPPED or UNWRITTEN). */
 uint64_t dio_lba_of(struct gfs *gfs, uint64_t ino, uint64_t off);
-/* io_check_pattern, fast: asserts only when there is a difference to name. */
-void dio_check_pattern(const void *buf, size_t len, uint64_t off, uint32_t seed);
+/* The end of a test: release the files (a NULL one is skipped), unmount, remove the image. */
+void dio_teardown(struct gfs *gfs, struct io_image *img, struct gfs_file *a, struct gfs_file *b);
 /* Every accepted request completed, none in flight, every bounce slot back in the pool. */
 void dio_assert_quiet(struct gfs *gfs);
 

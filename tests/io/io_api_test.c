@@ -12,32 +12,17 @@
 #include "core/meta.h"
 #include "tests/io/io_util.h"
 
-#define IMG_BYTES (32ull << 20)
-#define FSZ	  16384u
-
-static struct io_image img;
-
-static void setup(void)
-{
-	struct pi_format fmt = io_format_default();
-
-	io_mkfs(&img, &fmt, IMG_BYTES, 0);
-}
-
-static void teardown(void)
-{
-	io_remove(&img);
-}
+#define FSZ 16384u
 
 START_TEST(forget_writes_back_linked_and_frees_unlinked_files)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint64_t a = io_create(gfs, "keep"), b = io_create(gfs, "gone");
 	struct gfs_file *f = io_open(gfs, a);
 	struct meta_statfs before, after;
 	char *buf = malloc(8 * FSZ);
 
-	io_pattern(buf, 8 * FSZ, 0, 3);
+	test_pattern(buf, 8 * FSZ, 0, 3);
 	io_write_all(f, buf, 8 * FSZ, 0);
 	ck_assert_int_eq(gfs_forget_inode(gfs, a), -EBUSY); /* still open */
 	gfs_release(f);
@@ -58,11 +43,11 @@ START_TEST(forget_writes_back_linked_and_frees_unlinked_files)
 	ck_assert_int_eq(gfs_open(gfs, b, 0, &f), -ENOENT);
 	/* The linked one was written back before it was dropped: survives a crash. */
 	gfs_abandon(gfs);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mount(&io_img, NULL);
 	f = io_open(gfs, a);
 	memset(buf, 0, 8 * FSZ);
 	io_read_all(f, buf, 8 * FSZ, 0);
-	io_check_pattern(buf, 8 * FSZ, 0, 3);
+	test_check_pattern(buf, 8 * FSZ, 0, 3);
 	gfs_release(f);
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
 	free(buf);
@@ -86,14 +71,14 @@ static void inval_hook(void *arg, uint64_t ino, uint64_t off, uint64_t len)
 
 START_TEST(invalidation_hook_sees_truncate_and_punch)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint64_t ino = io_create(gfs, "inval");
 	struct gfs_file *f = io_open(gfs, ino);
 	struct inval_log log = {0};
 	char *buf = malloc(8 * FSZ);
 
 	gfs_set_inval_hook(gfs, inval_hook, &log);
-	io_pattern(buf, 8 * FSZ, 0, 4);
+	test_pattern(buf, 8 * FSZ, 0, 4);
 	io_write_all(f, buf, 8 * FSZ, 0);
 	ck_assert_uint_eq(log.calls, 0); /* buffered writes change nothing the kernel caches */
 	ck_assert_int_eq(gfs_truncate(gfs, ino, 5 * FSZ), 0);
@@ -115,13 +100,13 @@ END_TEST
 
 START_TEST(syncfs_and_dsync_writes_survive_a_crash)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint64_t a = io_create(gfs, "s1"), b = io_create(gfs, "s2"), c = io_create(gfs, "ds");
 	struct gfs_file *fa = io_open(gfs, a), *fb = io_open(gfs, b), *fc = NULL;
 	char *buf = malloc(4 * FSZ);
 
 	ck_assert_int_eq(gfs_open(gfs, c, GFS_O_DSYNC, &fc), 0);
-	io_pattern(buf, 4 * FSZ, 0, 5);
+	test_pattern(buf, 4 * FSZ, 0, 5);
 	io_write_all(fa, buf, 4 * FSZ, 0);
 	io_write_all(fb, buf, 3 * FSZ + 1, 0);
 	ck_assert_int_eq(gfs_syncfs(gfs), 0);
@@ -130,17 +115,17 @@ START_TEST(syncfs_and_dsync_writes_survive_a_crash)
 	gfs_release(fb);
 	gfs_release(fc);
 	gfs_abandon(gfs);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mount(&io_img, NULL);
 	fa = io_open(gfs, a);
 	fb = io_open(gfs, b);
 	fc = io_open(gfs, c);
 	io_read_all(fa, buf, 4 * FSZ, 0);
-	io_check_pattern(buf, 4 * FSZ, 0, 5);
+	test_check_pattern(buf, 4 * FSZ, 0, 5);
 	io_read_all(fb, buf, 3 * FSZ + 1, 0);
-	io_check_pattern(buf, 3 * FSZ + 1, 0, 5);
+	test_check_pattern(buf, 3 * FSZ + 1, 0, 5);
 	ck_assert_int_eq(gfs_read(fb, buf, 10, 3 * FSZ + 1), 0); /* size exact */
 	io_read_all(fc, buf, 2 * FSZ + 7, 0);
-	io_check_pattern(buf, 2 * FSZ + 7, 0, 5);
+	test_check_pattern(buf, 2 * FSZ + 7, 0, 5);
 	gfs_release(fa);
 	gfs_release(fb);
 	gfs_release(fc);
@@ -151,12 +136,12 @@ END_TEST
 
 START_TEST(counters_follow_the_io)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	struct gfs_file *f = io_open(gfs, io_create(gfs, "ctr"));
 	char *buf = malloc(4 * FSZ);
 	struct gfs_stats st;
 
-	io_pattern(buf, 4 * FSZ, 0, 6);
+	test_pattern(buf, 4 * FSZ, 0, 6);
 	io_write_all(f, buf, 4 * FSZ, 0);
 	io_read_all(f, buf, 4 * FSZ, 0);
 	ck_assert_int_eq(gfs_fsync(f, false), 0);
@@ -181,14 +166,14 @@ END_TEST
  * is lost, and space freed by a truncate is usable again. */
 START_TEST(enospc_is_reported_and_space_comes_back)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint64_t ino = io_create(gfs, "full");
 	struct gfs_file *f = io_open(gfs, ino);
 	char *buf = malloc(1 << 20), *back = malloc(1 << 20);
 	uint64_t off = 0;
 	ssize_t ret;
 
-	io_pattern(buf, 1 << 20, 0, 8);
+	test_pattern(buf, 1 << 20, 0, 8);
 	while ((ret = gfs_write(f, buf, 1 << 20, off)) == 1 << 20)
 		off += 1 << 20;
 	ck_assert_msg(ret == -ENOSPC || (ret > 0 && ret < (1 << 20)), "write: %zd", ret);
@@ -215,11 +200,9 @@ int main(void)
 {
 	Suite *s = suite_create("io_api");
 	TCase *tc = tcase_create("api");
-	SRunner *sr;
-	int failed;
 
-	io_seed("io_api");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	test_seed("io_api");
+	tcase_add_checked_fixture(tc, io_setup, io_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, forget_writes_back_linked_and_frees_unlinked_files);
 	tcase_add_test(tc, invalidation_hook_sees_truncate_and_punch);
@@ -227,9 +210,5 @@ int main(void)
 	tcase_add_test(tc, counters_follow_the_io);
 	tcase_add_test(tc, enospc_is_reported_and_space_comes_back);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

@@ -22,20 +22,6 @@
 #define FSZ	  16384u
 #define BS	  4096u
 
-static struct io_image img;
-
-static void setup(void)
-{
-	struct pi_format fmt = io_format_default();
-
-	io_mkfs(&img, &fmt, IMG_BYTES, 0);
-}
-
-static void teardown(void)
-{
-	io_remove(&img);
-}
-
 static uint64_t lba_of(struct gfs_file *f, uint64_t pos)
 {
 	struct meta_map map;
@@ -50,7 +36,7 @@ static uint64_t lba_of(struct gfs_file *f, uint64_t pos)
 
 START_TEST(write_error_is_reported_once_per_file_and_not_cleared_by_later_success)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint64_t ino = io_create(gfs, "e");
 	struct gfs_file *f1 = io_open(gfs, ino), *f2 = io_open(gfs, ino), *f3;
 	struct ns_fault fault = {
@@ -66,7 +52,7 @@ START_TEST(write_error_is_reported_once_per_file_and_not_cleared_by_later_succes
 	lba = lba_of(f1, 0);
 	fault.lba_first = lba;
 	fault.lba_last = lba + 4 * FSZ / BS - 1;
-	io_log_capture();
+	test_log_capture();
 	ck_assert_int_ge(ns_fault_add(gfs_ns(gfs), &fault), 0);
 	/* Two separate data writes (not contiguous): the second one fails. */
 	memset(buf, 'a', sizeof(buf));
@@ -76,8 +62,8 @@ START_TEST(write_error_is_reported_once_per_file_and_not_cleared_by_later_succes
 	ck_assert_int_eq(gfs_fsync(f1, false), 0); /* reported once to this file */
 	gfs_get_stats(gfs, &st);
 	ck_assert_uint_eq(st.wb_errors, 1);
-	ck_assert_uint_ge(io_err_count(), 1);
-	ck_assert_ptr_nonnull(strstr(io_last_err(), "writeback"));
+	ck_assert_uint_ge(test_log_errors(), 1);
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), "writeback"));
 	ns_fault_clear(gfs_ns(gfs));
 	/* A later successful writeback... */
 	io_write_all(f1, buf, FSZ, FSZ);
@@ -100,7 +86,7 @@ END_TEST
 static void corrupt(uint64_t nlb, uint64_t lba, int md_off)
 {
 	uint64_t off = md_off < 0 ? lba * BS + 100 : nlb * BS + lba * 8 + (uint64_t)md_off;
-	int fd = open(img.path, O_RDWR);
+	int fd = open(io_img.path, O_RDWR);
 	uint8_t b;
 
 	ck_assert_int_ge(fd, 0);
@@ -120,7 +106,7 @@ START_TEST(pi_damage_fails_only_reads_touching_the_block)
 	} cases[] = {{-1, "guard"}, {0, "guard"}, {2, "app"}, {5, "ref"}};
 
 	for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		struct gfs *gfs = io_mount(&img, NULL);
+		struct gfs *gfs = io_mount(&io_img, NULL);
 		uint64_t nlb = ns_get_format(gfs_ns(gfs))->nlb, lba;
 		char name[16], *buf = malloc(FSZ), *back = malloc(FSZ);
 		struct gfs_file *f;
@@ -130,9 +116,9 @@ START_TEST(pi_damage_fails_only_reads_touching_the_block)
 		snprintf(name, sizeof(name), "pi%u", c);
 		ino = io_create(gfs, name);
 		f = io_open(gfs, ino);
-		io_pattern(buf, FSZ, FSZ, 40 + c);
+		test_pattern(buf, FSZ, FSZ, 40 + c);
 		io_write_all(f, buf, FSZ, FSZ);
-		io_pattern(buf, FSZ, 0, 40 + c);
+		test_pattern(buf, FSZ, 0, 40 + c);
 		io_write_all(f, buf, FSZ, 0);
 		ck_assert_int_eq(gfs_fsync(f, false), 0);
 		lba = lba_of(f, BS); /* block 1 of folio 0 */
@@ -140,12 +126,12 @@ START_TEST(pi_damage_fails_only_reads_touching_the_block)
 		ck_assert_int_eq(gfs_unmount(gfs), 0);
 		corrupt(nlb, lba, cases[c].md_off);
 
-		gfs = io_mount(&img, NULL);
+		gfs = io_mount(&io_img, NULL);
 		f = io_open(gfs, ino);
-		io_log_capture();
+		test_log_capture();
 		/* The block before it, on its own: fine. */
 		io_read_all(f, back, BS, 0);
-		io_check_pattern(back, BS, 0, 40 + c);
+		test_check_pattern(back, BS, 0, 40 + c);
 		ck_assert_int_eq(gfs_read(f, back, 10, BS + 5), -EIO);
 		ck_assert_int_eq(gfs_read(f, back, FSZ, 0), -EIO);
 		ck_assert_int_eq(gfs_read(f, back, 2, BS - 1), -EIO);
@@ -167,24 +153,26 @@ START_TEST(pi_damage_fails_only_reads_touching_the_block)
 		}
 		/* The blocks after it in the same folio, and the next folio: fine. */
 		io_read_all(f, back, 2 * BS, 2 * BS);
-		io_check_pattern(back, 2 * BS, 2 * BS, 40 + c);
+		test_check_pattern(back, 2 * BS, 2 * BS, 40 + c);
 		io_read_all(f, back, FSZ, FSZ);
-		io_check_pattern(back, FSZ, FSZ, 40 + c);
-		ck_assert_uint_ge(io_err_count(), 1);
-		ck_assert_msg(strstr(io_last_err(), cases[c].tag), "log: %s", io_last_err());
+		test_check_pattern(back, FSZ, FSZ, 40 + c);
+		ck_assert_uint_ge(test_log_errors(), 1);
+		ck_assert_msg(strstr(test_log_last_error(), cases[c].tag), "log: %s",
+			      test_log_last_error());
 		{
 			char want[64];
 
 			snprintf(want, sizeof(want), "inode %llu offset %u LBA %llu",
 				 (unsigned long long)ino, BS, (unsigned long long)lba);
-			ck_assert_msg(strstr(io_last_err(), want), "log: %s", io_last_err());
+			ck_assert_msg(strstr(test_log_last_error(), want), "log: %s",
+				      test_log_last_error());
 		}
 		gfs_get_stats(gfs, &st);
 		ck_assert_uint_ge(st.pi_errors, 3);
 		/* Overwriting the whole damaged block heals it without reading it. */
 		io_write_all(f, buf + BS, BS, BS);
 		io_read_all(f, back, FSZ, 0);
-		io_check_pattern(back, FSZ, 0, 40 + c);
+		test_check_pattern(back, FSZ, 0, 40 + c);
 		gfs_log_set_hook(NULL, NULL);
 		gfs_release(f);
 		ck_assert_int_eq(gfs_unmount(gfs), 0);
@@ -197,7 +185,7 @@ END_TEST
 /* A partial write over a damaged block must fail rather than merge garbage into it. */
 START_TEST(partial_write_over_damaged_block_fails_with_eio)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint64_t nlb = ns_get_format(gfs_ns(gfs))->nlb, lba, ino = io_create(gfs, "pw");
 	struct gfs_file *f = io_open(gfs, ino);
 	char buf[BS];
@@ -209,12 +197,12 @@ START_TEST(partial_write_over_damaged_block_fails_with_eio)
 	gfs_release(f);
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
 	corrupt(nlb, lba, -1);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mount(&io_img, NULL);
 	f = io_open(gfs, ino);
 	gfs_log_set_hook(NULL, NULL);
-	io_log_capture();
+	test_log_capture();
 	ck_assert_int_eq(gfs_write(f, buf, 10, 100), -EIO);
-	ck_assert_uint_ge(io_err_count(), 1);
+	ck_assert_uint_ge(test_log_errors(), 1);
 	gfs_log_set_hook(NULL, NULL);
 	gfs_release(f);
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
@@ -224,22 +212,22 @@ END_TEST
 /* A read I/O error from the device (not PI): EIO, nothing marked uptodate, a retry works. */
 START_TEST(read_io_error_fails_read_and_retry_succeeds)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	struct gfs_file *f = io_open(gfs, io_create(gfs, "rio"));
 	struct ns_fault fault = {.kind = NS_FAULT_IO_ERROR, .ops = NS_FAULT_OP(NS_OP_READ)};
 	char *buf = malloc(FSZ), *back = malloc(FSZ);
 
-	io_pattern(buf, FSZ, 0, 77);
+	test_pattern(buf, FSZ, 0, 77);
 	io_write_all(f, buf, FSZ, 0);
 	ck_assert_int_eq(gfs_fsync(f, false), 0);
 	ck_assert_int_eq(gfs_inode_invalidate(gfs_file_inode(f), 0, FSZ), 0);
 	fault.lba_first = fault.lba_last = lba_of(f, 0);
 	ck_assert_int_ge(ns_fault_add(gfs_ns(gfs), &fault), 0);
-	io_log_capture();
+	test_log_capture();
 	ck_assert_int_eq(gfs_read(f, back, FSZ, 0), -EIO);
 	gfs_log_set_hook(NULL, NULL);
 	io_read_all(f, back, FSZ, 0); /* the fault fired once */
-	io_check_pattern(back, FSZ, 0, 77);
+	test_check_pattern(back, FSZ, 0, 77);
 	gfs_release(f);
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
 	free(buf);
@@ -269,15 +257,12 @@ START_TEST(every_format_round_trips_and_catches_damage)
 		struct gfs_file *f;
 		uint64_t ino, lba, nlb;
 		char *buf = malloc(4 * FSZ), *back = malloc(4 * FSZ);
-		uint8_t v;
-		int fd;
 
-		io_mkfs(&im, fmt, IMG_BYTES, formats[i].block_size);
-		gfs = io_mount(&im, NULL);
+		gfs = io_mkfs_mount(&im, fmt, IMG_BYTES, formats[i].block_size);
 		nlb = ns_get_format(gfs_ns(gfs))->nlb;
 		ino = io_create(gfs, "fmt");
 		f = io_open(gfs, ino);
-		io_pattern(buf, 4 * FSZ, 0, 90 + i);
+		test_pattern(buf, 4 * FSZ, 0, 90 + i);
 		io_write_all(f, buf, 4 * FSZ - 3, 0);
 		ck_assert_int_eq(gfs_fsync(f, false), 0);
 		/* A sector inside block 4 (its second one when a block has several). */
@@ -287,28 +272,23 @@ START_TEST(every_format_round_trips_and_catches_damage)
 		gfs = io_mount(&im, NULL);
 		f = io_open(gfs, ino);
 		io_read_all(f, back, 4 * FSZ - 3, 0);
-		io_check_pattern(back, 4 * FSZ - 3, 0, 90 + i);
+		test_check_pattern(back, 4 * FSZ - 3, 0, 90 + i);
 		gfs_release(f);
 		ck_assert_int_eq(gfs_unmount(gfs), 0);
 		/* Flip one data byte of that sector behind the filesystem's back. */
-		fd = open(im.path, O_RDWR);
-		ck_assert_int_ge(fd, 0);
-		ck_assert_int_eq(pread(fd, &v, 1, (off_t)(lba * fmt->lba_size + 7)), 1);
-		v ^= 1;
-		ck_assert_int_eq(pwrite(fd, &v, 1, (off_t)(lba * fmt->lba_size + 7)), 1);
-		close(fd);
+		test_file_flip_byte(im.path, lba * fmt->lba_size + 7, 1);
 		gfs = io_mount(&im, NULL);
 		f = io_open(gfs, ino);
 		if (fmt->type == PI_TYPE_NONE) {
 			io_read_all(f, back, BS, FSZ); /* nothing can tell */
 		} else {
-			io_log_capture();
+			test_log_capture();
 			ck_assert_int_eq(gfs_read(f, back, 1, FSZ), -EIO);
 			gfs_log_set_hook(NULL, NULL);
-			ck_assert_ptr_nonnull(strstr(io_last_err(), "guard"));
+			ck_assert_ptr_nonnull(strstr(test_log_last_error(), "guard"));
 		}
 		io_read_all(f, back, FSZ, 0); /* the folio before it is fine */
-		io_check_pattern(back, FSZ, 0, 90 + i);
+		test_check_pattern(back, FSZ, 0, 90 + i);
 		gfs_release(f);
 		ck_assert_int_eq(gfs_unmount(gfs), 0);
 		(void)nlb;
@@ -324,7 +304,7 @@ static Suite *io_err_suite(void)
 	Suite *s = suite_create("io_err");
 	TCase *tc = tcase_create("err");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, io_setup, io_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, write_error_is_reported_once_per_file_and_not_cleared_by_later_success);
 	tcase_add_test(tc, pi_damage_fails_only_reads_touching_the_block);
@@ -337,12 +317,6 @@ static Suite *io_err_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(io_err_suite());
-	int failed;
-
-	io_seed("io_err");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	test_seed("io_err");
+	return test_run_suite(io_err_suite());
 }

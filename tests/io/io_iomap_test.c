@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/iomap.h"
+#include "tests/util/test_util.h"
 
 struct script {
 	uint64_t map_len; /* each mapping's length */
@@ -127,8 +128,6 @@ int main(void)
 {
 	Suite *s = suite_create("io_iomap");
 	TCase *tc = tcase_create("iter");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, iterator_walks_range_one_mapping_at_a_time);
 	tcase_add_test(tc, zero_progress_stops_unless_stale);
@@ -136,9 +135,5 @@ int main(void)
 	tcase_add_test(tc, advance_past_mapping_and_uncovering_begin_are_refused);
 	tcase_add_test(tc, empty_range_maps_nothing);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

@@ -24,21 +24,6 @@
 #define FSZ	  16384u /* folio size of the default test mount: 4 blocks */
 #define BS	  4096u
 
-static struct io_image img;
-static uint64_t seed;
-
-static void setup(void)
-{
-	struct pi_format fmt = io_format_default();
-
-	io_mkfs(&img, &fmt, IMG_BYTES, 0);
-}
-
-static void teardown(void)
-{
-	io_remove(&img);
-}
-
 /* The cached folio at byte pos of an open file, referenced (NULL when absent). */
 static struct folio *cached_folio(struct gfs_file *f, uint64_t pos)
 {
@@ -52,28 +37,28 @@ static struct folio *cached_folio(struct gfs_file *f, uint64_t pos)
 
 START_TEST(write_read_round_trip_survives_remount)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint64_t ino = io_create(gfs, "a");
 	struct gfs_file *f = io_open(gfs, ino);
 	size_t len = 300000;
 	char *buf = malloc(len), *back = malloc(len);
 
-	io_pattern(buf, len, 1000, 7);
+	test_pattern(buf, len, 1000, 7);
 	io_write_all(f, buf, len, 1000);
 	io_read_all(f, back, len, 1000);
-	io_check_pattern(back, len, 1000, 7);
+	test_check_pattern(back, len, 1000, 7);
 	/* Before the write: zeros, read from the cache and the hole. */
 	io_read_all(f, back, 1000, 0);
-	io_check_pattern(back, 1000, 0, 0);
+	test_check_pattern(back, 1000, 0, 0);
 	ck_assert_int_eq(gfs_read(f, back, 10, 1000 + len), 0);
 	gfs_release(f);
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
 
-	gfs = io_mount(&img, NULL);
+	gfs = io_mount(&io_img, NULL);
 	f = io_open(gfs, ino);
 	memset(back, 0, len);
 	io_read_all(f, back, len, 1000);
-	io_check_pattern(back, len, 1000, 7);
+	test_check_pattern(back, len, 1000, 7);
 	gfs_release(f);
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
 	free(buf);
@@ -85,7 +70,7 @@ END_TEST
 START_TEST(partial_writes_at_every_block_alignment_read_back)
 {
 	static const unsigned offs[] = {0, 1, 511, 2048, 4095};
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint64_t ino = io_create(gfs, "p");
 	struct gfs_file *f = io_open(gfs, ino);
 	char *base = malloc(FSZ), *buf = malloc(FSZ), *back = malloc(FSZ);
@@ -103,7 +88,7 @@ START_TEST(partial_writes_at_every_block_alignment_read_back)
 						continue;
 					/* Old contents: on the namespace (evicted) or in the cache.
 					 */
-					io_pattern(base, FSZ, folio_off, 3);
+					test_pattern(base, FSZ, folio_off, 3);
 					io_write_all(f, base, FSZ, folio_off);
 					if (on_disk) {
 						struct gfs_inode *gi = gfs_file_inode(f);
@@ -113,9 +98,9 @@ START_TEST(partial_writes_at_every_block_alignment_read_back)
 									     folio_off + FSZ),
 							0);
 					}
-					io_pattern(buf, e - s, folio_off + s, 9);
+					test_pattern(buf, e - s, folio_off + s, 9);
 					io_write_all(f, buf, e - s, folio_off + s);
-					io_pattern(base + s, e - s, folio_off + s, 9);
+					test_pattern(base + s, e - s, folio_off + s, 9);
 					io_read_all(f, back, FSZ, folio_off);
 					ck_assert_mem_eq(back, base, FSZ);
 					round++;
@@ -125,7 +110,7 @@ START_TEST(partial_writes_at_every_block_alignment_read_back)
 	ck_assert_int_eq(gfs_fsync(f, false), 0);
 	gfs_release(f);
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	gfs = io_mount(&img, NULL);
+	gfs = io_mount(&io_img, NULL);
 	f = io_open(gfs, ino);
 	for (unsigned r = 0; r < round; r += 37) {
 		io_read_all(f, back, 16, (uint64_t)r * FSZ);
@@ -140,14 +125,14 @@ END_TEST
 
 START_TEST(partial_write_reads_only_uncovered_blocks)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint64_t ino = io_create(gfs, "r");
 	struct gfs_file *f = io_open(gfs, ino);
 	struct gfs_inode *gi = gfs_file_inode(f);
 	char *buf = malloc(FSZ);
 	struct ns_stats a, b;
 
-	io_pattern(buf, FSZ, 0, 5);
+	test_pattern(buf, FSZ, 0, 5);
 	io_write_all(f, buf, FSZ, 0);
 	ck_assert_int_eq(gfs_fsync(f, false), 0);
 	ck_assert_int_eq(gfs_inode_invalidate(gi, 0, FSZ), 0);
@@ -170,7 +155,7 @@ START_TEST(partial_write_reads_only_uncovered_blocks)
 	b = io_ns_stats(gfs);
 	ck_assert_uint_eq(b.reads - a.reads, 0);
 	io_read_all(f, buf, 10, 10 * FSZ);
-	io_check_pattern(buf, 10, 0, 0);
+	test_check_pattern(buf, 10, 0, 0);
 	gfs_release(f);
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
 	free(buf);
@@ -179,12 +164,12 @@ END_TEST
 
 START_TEST(whole_folio_write_allocates_no_block_state)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	struct gfs_file *f = io_open(gfs, io_create(gfs, "w"));
 	char *buf = malloc(FSZ);
 	struct folio *folio;
 
-	io_pattern(buf, FSZ, FSZ, 1);
+	test_pattern(buf, FSZ, FSZ, 1);
 	io_write_all(f, buf, FSZ, FSZ);
 	folio = cached_folio(f, FSZ);
 	ck_assert_ptr_nonnull(folio);
@@ -209,15 +194,15 @@ END_TEST
  */
 START_TEST(read_of_n_ranges_costs_n_plus_2_pending_ops)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	struct gfs_file *f = io_open(gfs, io_create(gfs, "n"));
 	struct gfs_inode *gi = gfs_file_inode(f);
 	char *buf = malloc(FSZ), *back = malloc(FSZ);
 	struct folio *folio;
 
-	io_pattern(buf, BS, 0, 4);
+	test_pattern(buf, BS, 0, 4);
 	io_write_all(f, buf, BS, 0);
-	io_pattern(buf, BS, 2 * BS, 4);
+	test_pattern(buf, BS, 2 * BS, 4);
 	io_write_all(f, buf, BS, 2 * BS);
 	io_write_all(f, buf, 1, 4 * BS - 1); /* size = one folio; block 3 partly written */
 	ck_assert_int_eq(gfs_fsync(f, false), 0);
@@ -226,7 +211,7 @@ START_TEST(read_of_n_ranges_costs_n_plus_2_pending_ops)
 	ck_assert_int_eq(gfs_fallocate(f, GFS_FALLOC_PUNCH_HOLE | GFS_FALLOC_KEEP_SIZE, BS, BS), 0);
 	ck_assert_int_eq(gfs_inode_invalidate(gi, 0, FSZ), 0);
 	io_read_all(f, back, BS, 0);
-	io_check_pattern(back, BS, 0, 4);
+	test_check_pattern(back, BS, 0, 4);
 	folio = cached_folio(f, 0);
 	ck_assert_ptr_nonnull(folio);
 	ck_assert(folio_is_uptodate(folio));
@@ -236,7 +221,7 @@ START_TEST(read_of_n_ranges_costs_n_plus_2_pending_ops)
 	ck_assert_uint_eq(folio_read_bytes_pending(folio), 0);
 	folio_put(folio);
 	io_read_all(f, back, BS, BS);
-	io_check_pattern(back, BS, BS, 0);
+	test_check_pattern(back, BS, BS, 0);
 	gfs_release(f);
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
 	free(buf);
@@ -277,18 +262,18 @@ START_TEST(sequential_reads_grow_readahead_to_1mib_and_random_stops_it)
 	uint64_t ra_before;
 
 	o.cache_size = 16u << 20;
-	gfs = io_mount(&img, &o);
+	gfs = io_mount(&io_img, &o);
 	ino = io_create(gfs, "ra");
 	f = io_open(gfs, ino);
 	for (uint64_t off = 0; off < size; off += 1 << 20) {
-		io_pattern(buf, 1 << 20, off, 2);
+		test_pattern(buf, 1 << 20, off, 2);
 		io_write_all(f, buf, 1 << 20, off);
 	}
 	ck_assert_int_eq(gfs_fsync(f, false), 0);
 	ck_assert_int_eq(gfs_inode_invalidate(gfs_file_inode(f), 0, size), 0);
 	for (uint64_t off = 0; off < 4u << 20; off += 16384) {
 		io_read_all(f, buf, 16384, off);
-		io_check_pattern(buf, 16384, off, 2);
+		test_check_pattern(buf, 16384, off, 2);
 	}
 	ck_assert_uint_ge(f->ra_window, 1u << 20);
 	gfs_get_stats(gfs, &st);
@@ -299,7 +284,7 @@ START_TEST(sequential_reads_grow_readahead_to_1mib_and_random_stops_it)
 		uint64_t off = ((uint64_t)(i * 7919 % 97) * 65536) % (size - 4096);
 
 		io_read_all(f, buf, 4096, off);
-		io_check_pattern(buf, 4096, off, 2);
+		test_check_pattern(buf, 4096, off, 2);
 		ck_assert_uint_eq(f->ra_window, 0);
 	}
 	gfs_get_stats(gfs, &st);
@@ -321,9 +306,9 @@ START_TEST(sequential_file_lands_contiguous_in_merged_writes)
 	char *buf = malloc(len);
 
 	o.cache_size = 16u << 20;
-	gfs = io_mount(&img, &o);
+	gfs = io_mount(&io_img, &o);
 	f = io_open(gfs, io_create(gfs, "seq"));
-	io_pattern(buf, len, 0, 8);
+	test_pattern(buf, len, 0, 8);
 	for (size_t off = 0; off < len; off += 65536)
 		io_write_all(f, buf + off, 65536, off);
 	a = io_ns_stats(gfs);
@@ -345,16 +330,16 @@ END_TEST
 
 START_TEST(fsynced_data_survives_crash_and_unsynced_file_reads_consistent)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint64_t a = io_create(gfs, "durable"), b;
 	struct gfs_file *f = io_open(gfs, a);
 	char *buf = malloc(200000), *back = malloc(200000);
 
-	io_pattern(buf, 200000, 0, 11);
+	test_pattern(buf, 200000, 0, 11);
 	io_write_all(f, buf, 200000, 0);
 	ck_assert_int_eq(gfs_fsync(f, false), 0);
 	/* Written after the fsync, never synced: may be lost, must not corrupt the rest. */
-	io_pattern(buf, 5000, 300000, 12);
+	test_pattern(buf, 5000, 300000, 12);
 	io_write_all(f, buf, 5000, 300000);
 	gfs_release(f);
 	b = io_create(gfs, "volatile");
@@ -363,10 +348,10 @@ START_TEST(fsynced_data_survives_crash_and_unsynced_file_reads_consistent)
 	gfs_release(f);
 	gfs_abandon(gfs);
 
-	gfs = io_mount(&img, NULL);
+	gfs = io_mount(&io_img, NULL);
 	f = io_open(gfs, a);
 	io_read_all(f, back, 200000, 0);
-	io_check_pattern(back, 200000, 0, 11);
+	test_check_pattern(back, 200000, 0, 11);
 	gfs_release(f);
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
 	free(buf);
@@ -385,15 +370,15 @@ START_TEST(workload_ten_times_budget_never_exceeds_it)
 	char *buf = malloc(65536);
 
 	o.cache_size = 2u << 20;
-	gfs = io_mount(&img, &o);
+	gfs = io_mount(&io_img, &o);
 	f = io_open(gfs, io_create(gfs, "big"));
 	for (uint64_t off = 0; off < size; off += 65536) {
-		io_pattern(buf, 65536, off, 13);
+		test_pattern(buf, 65536, off, 13);
 		io_write_all(f, buf, 65536, off);
 	}
 	for (uint64_t off = 0; off < size; off += 65536) {
 		io_read_all(f, buf, 65536, off);
-		io_check_pattern(buf, 65536, off, 13);
+		test_check_pattern(buf, 65536, off, 13);
 	}
 	gfs_get_stats(gfs, &st);
 	ck_assert_uint_le(st.cache_peak_bytes, o.cache_size);
@@ -423,13 +408,13 @@ static void *par_main(void *p)
 	for (int round = 0; a->ok && round < 3; round++)
 		for (uint64_t off = 0; a->ok && off < (1u << 20); off += 32768) {
 			if (a->write) {
-				io_pattern(buf, 32768, off, a->seed);
+				test_pattern(buf, 32768, off, a->seed);
 				a->ok = gfs_write(f, buf, 32768, off) == 32768;
 			} else {
 				uint8_t want[32];
 
 				a->ok = gfs_read(f, buf, 32768, off) == 32768;
-				io_pattern(want, 32, off, a->seed);
+				test_pattern(want, 32, off, a->seed);
 				a->ok = a->ok && !memcmp(buf, want, 32);
 			}
 		}
@@ -450,10 +435,10 @@ START_TEST(parallel_readers_and_writers_of_two_files_see_their_data)
 	char *buf = malloc(1 << 20);
 
 	o.cache_size = 8u << 20;
-	gfs = io_mount(&img, &o);
+	gfs = io_mount(&io_img, &o);
 	shared = io_create(gfs, "shared");
 	f = io_open(gfs, shared);
-	io_pattern(buf, 1 << 20, 0, 21);
+	test_pattern(buf, 1 << 20, 0, 21);
 	io_write_all(f, buf, 1 << 20, 0);
 	gfs_release(f);
 	args[0] = (struct par_arg){gfs, io_create(gfs, "w1"), 31, true, 0};
@@ -469,7 +454,7 @@ START_TEST(parallel_readers_and_writers_of_two_files_see_their_data)
 	for (int i = 0; i < 2; i++) {
 		f = io_open(gfs, args[i].ino);
 		io_read_all(f, buf, 1 << 20, 0);
-		io_check_pattern(buf, 1 << 20, 0, args[i].seed);
+		test_check_pattern(buf, 1 << 20, 0, args[i].seed);
 		gfs_release(f);
 	}
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
@@ -479,7 +464,7 @@ END_TEST
 
 START_TEST(bad_input_is_refused)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	struct gfs_file *f = NULL;
 	struct meta_attr attr;
 	struct meta_owner owner = {0, 0};
@@ -502,7 +487,7 @@ END_TEST
 
 START_TEST(holes_and_unwritten_read_as_zeros_without_io)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint64_t ino = io_create(gfs, "z");
 	struct gfs_file *f = io_open(gfs, ino);
 	char *buf = malloc(8 * FSZ);
@@ -513,7 +498,7 @@ START_TEST(holes_and_unwritten_read_as_zeros_without_io)
 	a = io_ns_stats(gfs);
 	io_read_all(f, buf, 8 * FSZ, 0);
 	b = io_ns_stats(gfs);
-	io_check_pattern(buf, 8 * FSZ, 0, 0);
+	test_check_pattern(buf, 8 * FSZ, 0, 0);
 	ck_assert_uint_eq(b.reads, a.reads);
 	/* Uptodate blocks are not read again. */
 	io_write_all(f, "y", 1, 100);
@@ -540,7 +525,7 @@ START_TEST(flusher_writes_back_expired_dirty_data)
 	o.no_flusher = false;
 	o.dirty_expire_ms = 100;
 	o.flusher_interval_ms = 20;
-	gfs = io_mount(&img, &o);
+	gfs = io_mount(&io_img, &o);
 	f = io_open(gfs, io_create(gfs, "old"));
 	memset(buf, 'o', sizeof(buf));
 	io_write_all(f, buf, sizeof(buf), 0);
@@ -568,7 +553,7 @@ static void *throttle_writer(void *p)
 
 	a->ok = true;
 	for (uint64_t off = 0; a->ok && off < (4u << 20); off += 65536) {
-		io_pattern(buf, 65536, off, 55);
+		test_pattern(buf, 65536, off, 55);
 		a->ok = gfs_write(a->f, buf, 65536, off) == 65536;
 	}
 	free(buf);
@@ -593,7 +578,7 @@ START_TEST(writer_above_dirty_limit_waits_for_writeback)
 	o.cache_size = 8u << 20;
 	o.dirty_bytes = 1u << 20;
 	o.dirty_background_bytes = 512u << 10;
-	gfs = io_mount(&img, &o);
+	gfs = io_mount(&io_img, &o);
 	arg.f = io_open(gfs, io_create(gfs, "thr"));
 	wb_pause(gfs);
 	pthread_create(&th, NULL, throttle_writer, &arg);
@@ -608,7 +593,7 @@ START_TEST(writer_above_dirty_limit_waits_for_writeback)
 	ck_assert(arg.ok);
 	for (uint64_t off = 0; off < (4u << 20); off += 1 << 20) {
 		io_read_all(arg.f, buf, 1 << 20, off);
-		io_check_pattern(buf, 1 << 20, off, 55);
+		test_check_pattern(buf, 1 << 20, off, 55);
 	}
 	gfs_release(arg.f);
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
@@ -619,20 +604,20 @@ END_TEST
 START_TEST(read_only_mount_reads_and_refuses_changes)
 {
 	struct gfs_opts o = io_opts_default();
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint64_t ino = io_create(gfs, "ro");
 	struct gfs_file *f = io_open(gfs, ino);
 	char buf[100];
 
-	io_pattern(buf, sizeof(buf), 0, 61);
+	test_pattern(buf, sizeof(buf), 0, 61);
 	io_write_all(f, buf, sizeof(buf), 0);
 	gfs_release(f);
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
 	o.read_only = true;
-	gfs = io_mount(&img, &o);
+	gfs = io_mount(&io_img, &o);
 	f = io_open(gfs, ino);
 	io_read_all(f, buf, sizeof(buf), 0);
-	io_check_pattern(buf, sizeof(buf), 0, 61);
+	test_check_pattern(buf, sizeof(buf), 0, 61);
 	ck_assert_int_eq(gfs_write(f, buf, 1, 0), -EROFS);
 	ck_assert_int_eq(gfs_truncate(gfs, ino, 0), -EROFS);
 	ck_assert_int_eq(gfs_fallocate(f, 0, 0, 4096), -EROFS);
@@ -647,7 +632,7 @@ static Suite *io_rw_suite(void)
 	Suite *s = suite_create("io_rw");
 	TCase *tc = tcase_create("rw");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, io_setup, io_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, write_read_round_trip_survives_remount);
 	tcase_add_test(tc, partial_writes_at_every_block_alignment_read_back);
@@ -671,12 +656,7 @@ static Suite *io_rw_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(io_rw_suite());
-	int failed;
-
-	seed = io_seed("io_rw");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	test_seed("io_rw");
+	io_img_bytes = IMG_BYTES; /* before the fixture runs */
+	return test_run_suite(io_rw_suite());
 }

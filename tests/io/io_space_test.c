@@ -12,24 +12,9 @@
 #include "core/meta.h"
 #include "tests/io/io_util.h"
 
-#define IMG_BYTES (32ull << 20)
-#define FSZ	  16384u
-#define BS	  4096u
-#define MODEL_SZ  (16 * FSZ)
-
-static struct io_image img;
-
-static void setup(void)
-{
-	struct pi_format fmt = io_format_default();
-
-	io_mkfs(&img, &fmt, IMG_BYTES, 0);
-}
-
-static void teardown(void)
-{
-	io_remove(&img);
-}
+#define FSZ	 16384u
+#define BS	 4096u
+#define MODEL_SZ (16 * FSZ)
 
 static uint64_t file_size(struct gfs_file *f)
 {
@@ -59,7 +44,7 @@ static void check_model(struct gfs_file *f, const uint8_t *model, uint64_t size,
 /* Fill [0, len) with a pattern; state 0 dirty in cache, 1 clean cached, 2 only on disk. */
 static void fill(struct gfs_file *f, uint8_t *model, uint64_t len, int state)
 {
-	io_pattern(model, len, 0, 23);
+	test_pattern(model, len, 0, 23);
 	io_write_all(f, model, len, 0);
 	if (state >= 1)
 		ck_assert_int_eq(gfs_fsync(f, false), 0);
@@ -72,7 +57,7 @@ START_TEST(truncate_shrink_zeroes_eof_tail_and_grow_reads_zeros)
 	uint8_t *model = malloc(MODEL_SZ);
 
 	for (int state = 0; state < 3; state++) {
-		struct gfs *gfs = io_mount(&img, NULL);
+		struct gfs *gfs = io_mount(&io_img, NULL);
 		char name[16];
 		uint64_t ino;
 		struct gfs_file *f;
@@ -99,7 +84,7 @@ START_TEST(truncate_shrink_zeroes_eof_tail_and_grow_reads_zeros)
 		check_model(f, model, 3 * FSZ, "regrown");
 		gfs_release(f);
 		ck_assert_int_eq(gfs_unmount(gfs), 0);
-		gfs = io_mount(&img, NULL);
+		gfs = io_mount(&io_img, NULL);
 		f = io_open(gfs, ino);
 		check_model(f, model, 3 * FSZ, "remounted");
 		gfs_release(f);
@@ -114,7 +99,7 @@ START_TEST(punch_collapse_insert_match_model_in_every_cache_state)
 	uint8_t *model = malloc(MODEL_SZ), *tmp = malloc(MODEL_SZ);
 
 	for (int state = 0; state < 3; state++) {
-		struct gfs *gfs = io_mount(&img, NULL);
+		struct gfs *gfs = io_mount(&io_img, NULL);
 		char name[16];
 		uint64_t ino, size = 8 * FSZ;
 		struct gfs_file *f;
@@ -146,7 +131,7 @@ START_TEST(punch_collapse_insert_match_model_in_every_cache_state)
 		ck_assert_int_eq(gfs_fsync(f, false), 0);
 		gfs_release(f);
 		ck_assert_int_eq(gfs_unmount(gfs), 0);
-		gfs = io_mount(&img, NULL);
+		gfs = io_mount(&io_img, NULL);
 		f = io_open(gfs, ino);
 		check_model(f, model, size, "remounted");
 		gfs_release(f);
@@ -159,7 +144,7 @@ END_TEST
 
 START_TEST(fallocate_refuses_bad_modes_and_misaligned_shifts)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	struct gfs_file *f = io_open(gfs, io_create(gfs, "bad"));
 	uint8_t *model = malloc(MODEL_SZ);
 
@@ -199,7 +184,7 @@ static uint64_t seek(struct gfs_file *f, uint64_t off, int whence, int expect)
 
 START_TEST(seek_data_and_hole_edge_cases)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	struct gfs_file *f = io_open(gfs, io_create(gfs, "seek"));
 	uint64_t ino = gfs_inode_ino(gfs_file_inode(f));
 	char buf[BS];
@@ -248,7 +233,7 @@ END_TEST
 
 START_TEST(copy_file_range_copies_and_refuses_overlap)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	struct gfs_file *a = io_open(gfs, io_create(gfs, "ca"));
 	struct gfs_file *b = io_open(gfs, io_create(gfs, "cb"));
 	uint8_t *model = malloc(MODEL_SZ), *buf = malloc(MODEL_SZ);
@@ -274,7 +259,7 @@ static Suite *io_space_suite(void)
 	Suite *s = suite_create("io_space");
 	TCase *tc = tcase_create("space");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, io_setup, io_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, truncate_shrink_zeroes_eof_tail_and_grow_reads_zeros);
 	tcase_add_test(tc, punch_collapse_insert_match_model_in_every_cache_state);
@@ -287,12 +272,6 @@ static Suite *io_space_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(io_space_suite());
-	int failed;
-
-	io_seed("io_space");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	test_seed("io_space");
+	return test_run_suite(io_space_suite());
 }

@@ -1,32 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * io_util.c - images, mounts, files, patterns and log capture for the core I/O suites.
+ * io_util.c - images, the fixture, mounts and files for the core I/O suites.
  */
 #include "tests/io/io_util.h"
 
 #include <check.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "core/log.h"
 #include "core/meta.h"
-
-struct pi_format io_format_default(void)
-{
-	return (struct pi_format){
-		.lba_size = 4096,
-		.md_size = 8,
-		.type = PI_TYPE_1,
-		.guard = PI_GUARD_16,
-		.layout = PI_MD_SEPARATE,
-	};
-}
 
 /*
  * Images still on disk: a failed assertion ends the forked test before its teardown runs, so
@@ -64,22 +50,15 @@ static void io_track(const char *path, bool add)
 
 void io_mkfs(struct io_image *img, const struct pi_format *fmt, uint64_t bytes, uint32_t block_size)
 {
-	const char *dir = getenv("IO_TEST_DIR") ? getenv("IO_TEST_DIR") : "/var/tmp";
 	struct meta_mkfs_params p = {0};
-	struct ns_options o = {.format = fmt};
-	uint64_t nlb = bytes / (fmt->lba_size + fmt->md_size);
 	struct ns *ns;
-	int fd;
 
 	img->fmt = *fmt;
 	img->block_size = block_size ? block_size : fmt->lba_size;
-	snprintf(img->path, sizeof(img->path), "%s/gfs-io-test-XXXXXX", dir);
-	fd = mkstemp(img->path);
-	ck_assert_msg(fd >= 0, "mkstemp %s", img->path);
+	test_make_image("IO_TEST_DIR", "gfs-io-test", fmt, bytes / (fmt->lba_size + fmt->md_size),
+			img->path, sizeof(img->path));
 	io_track(img->path, true);
-	ck_assert_int_eq(ftruncate(fd, (off_t)(nlb * (fmt->lba_size + fmt->md_size))), 0);
-	close(fd);
-	ck_assert_int_eq(ns_open(img->path, &o, &ns), 0);
+	ns = test_ns_open(img->path, fmt, false);
 	p.sb.block_size = img->block_size;
 	ck_assert_int_eq(meta_mkfs(ns, &p, NULL), 0);
 	ns_close(ns);
@@ -89,6 +68,28 @@ void io_remove(struct io_image *img)
 {
 	unlink(img->path);
 	io_track(img->path, false);
+}
+
+struct gfs *io_mkfs_mount(struct io_image *img, const struct pi_format *fmt, uint64_t bytes,
+			  uint32_t block_size)
+{
+	io_mkfs(img, fmt, bytes, block_size);
+	return io_mount(img, NULL);
+}
+
+struct io_image io_img;
+uint64_t io_img_bytes = 32ull << 20;
+
+void io_setup(void)
+{
+	struct pi_format fmt = test_format_default();
+
+	io_mkfs(&io_img, &fmt, io_img_bytes, 0);
+}
+
+void io_teardown(void)
+{
+	io_remove(&io_img);
 }
 
 struct gfs_opts io_opts_default(void)
@@ -128,36 +129,6 @@ struct gfs_file *io_open(struct gfs *gfs, uint64_t ino)
 	return f;
 }
 
-static uint8_t io_pattern_byte(uint64_t off, uint32_t seed)
-{
-	uint64_t x = (off >> 3) * 0x9E3779B97F4A7C15ull + seed * 0xBF58476D1CE4E5B9ull;
-
-	x ^= x >> 31;
-	return (uint8_t)((x >> (8 * (off & 7))) | 1); /* never 0: zeros stand out */
-}
-
-void io_pattern(void *buf, size_t len, uint64_t off, uint32_t seed)
-{
-	uint8_t *p = buf;
-
-	for (size_t i = 0; i < len; i++)
-		p[i] = seed ? io_pattern_byte(off + i, seed) : 0;
-}
-
-void io_check_pattern(const void *buf, size_t len, uint64_t off, uint32_t seed)
-{
-	const uint8_t *p = buf;
-
-	/* ck_abort only on a mismatch: Check records every passing assertion (a pipe write). */
-	for (size_t i = 0; i < len; i++) {
-		uint8_t want = seed ? io_pattern_byte(off + i, seed) : 0;
-
-		if (p[i] != want)
-			ck_abort_msg("byte at offset %" PRIu64 ": 0x%02x, expected 0x%02x", off + i,
-				     p[i], want);
-	}
-}
-
 void io_write_all(struct gfs_file *f, const void *buf, size_t len, uint64_t off)
 {
 	ssize_t ret = gfs_write(f, buf, len, off);
@@ -178,53 +149,4 @@ struct ns_stats io_ns_stats(struct gfs *gfs)
 
 	ns_get_stats(gfs_ns(gfs), &st);
 	return st;
-}
-
-uint64_t io_seed(const char *suite)
-{
-	const char *env = getenv("GFS_TEST_SEED");
-	uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)getpid();
-
-	printf("%s: seed %" PRIu64 " (GFS_TEST_SEED=%" PRIu64 " to replay)\n", suite, seed, seed);
-	fflush(stdout);
-	return seed;
-}
-
-static pthread_mutex_t io_log_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned io_log_errs;
-static char io_log_last[512];
-
-static void io_log_hook(enum gfs_log_level level, const char *line, void *arg)
-{
-	(void)arg;
-	if (level > GFS_LOG_ERR)
-		return;
-	pthread_mutex_lock(&io_log_lock);
-	io_log_errs++;
-	snprintf(io_log_last, sizeof(io_log_last), "%s", line);
-	pthread_mutex_unlock(&io_log_lock);
-}
-
-void io_log_capture(void)
-{
-	pthread_mutex_lock(&io_log_lock);
-	io_log_errs = 0;
-	io_log_last[0] = 0;
-	pthread_mutex_unlock(&io_log_lock);
-	gfs_log_set_hook(io_log_hook, NULL);
-}
-
-unsigned io_err_count(void)
-{
-	unsigned n;
-
-	pthread_mutex_lock(&io_log_lock);
-	n = io_log_errs;
-	pthread_mutex_unlock(&io_log_lock);
-	return n;
-}
-
-const char *io_last_err(void)
-{
-	return io_log_last;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * io_util.h - what the core I/O suites share: formatted sparse images in a scratch directory
- * (IO_TEST_DIR, default /var/tmp: not tmpfs, the file backend uses O_DIRECT), mounting through
- * the core API, file creation, patterned data, seeds (GFS_TEST_SEED) and log capture.
+ * io_util.h - what the core I/O suites share on top of tests/util (seeds with GFS_TEST_SEED,
+ * patterns, log capture): formatted sparse images in a scratch directory (IO_TEST_DIR, default
+ * /var/tmp: not tmpfs, the file backend uses O_DIRECT), the checked fixture most suites use,
+ * mounting through the core API, and file creation and whole reads and writes.
  */
 #ifndef GUARDFS_TESTS_IO_UTIL_H
 #define GUARDFS_TESTS_IO_UTIL_H
@@ -15,6 +16,7 @@
 #include "core/gfs_internal.h"
 #include "core/ns.h"
 #include "pi/pi.h"
+#include "tests/util/test_ns.h"
 
 struct io_image {
 	char path[256];
@@ -22,12 +24,23 @@ struct io_image {
 	uint32_t block_size;
 };
 
-/* 4096+8, PI type 1, 16-bit guard. */
-struct pi_format io_format_default(void);
 /* A sparse image of bytes (data + metadata), formatted (block_size 0 = lba size). */
 void io_mkfs(struct io_image *img, const struct pi_format *fmt, uint64_t bytes,
 	     uint32_t block_size);
 void io_remove(struct io_image *img);
+/* io_mkfs, then io_mount with the default options. */
+struct gfs *io_mkfs_mount(struct io_image *img, const struct pi_format *fmt, uint64_t bytes,
+			  uint32_t block_size);
+
+/*
+ * The checked fixture (tcase_add_checked_fixture(tc, io_setup, io_teardown)): io_img, an image
+ * of the default format and io_img_bytes (32 MiB unless main() changes it), made afresh for
+ * every test.
+ */
+extern struct io_image io_img;
+extern uint64_t io_img_bytes;
+void io_setup(void);
+void io_teardown(void);
 
 /* Mount with a small cache (opts may be NULL: 4 MiB, 16 KiB folios, no periodic flusher). */
 struct gfs *io_mount(const struct io_image *img, const struct gfs_opts *opts);
@@ -37,23 +50,10 @@ struct gfs_opts io_opts_default(void);
 uint64_t io_create(struct gfs *gfs, const char *name);
 struct gfs_file *io_open(struct gfs *gfs, uint64_t ino);
 
-/* Deterministic bytes: a function of (seed, file offset). */
-void io_pattern(void *buf, size_t len, uint64_t off, uint32_t seed);
-/* Asserts buf equals the pattern (or zeros when seed is 0) and names the first difference. */
-void io_check_pattern(const void *buf, size_t len, uint64_t off, uint32_t seed);
-
 void io_write_all(struct gfs_file *f, const void *buf, size_t len, uint64_t off);
 void io_read_all(struct gfs_file *f, void *buf, size_t len, uint64_t off);
 
 /* Requests the namespace accepted since open. */
 struct ns_stats io_ns_stats(struct gfs *gfs);
-
-/* The seed: GFS_TEST_SEED if set, else from the clock; printed. */
-uint64_t io_seed(const char *suite);
-
-/* Capture gfs_err lines from now on. */
-void io_log_capture(void);
-unsigned io_err_count(void);
-const char *io_last_err(void);
 
 #endif /* GUARDFS_TESTS_IO_UTIL_H */

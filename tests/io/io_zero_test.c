@@ -15,28 +15,13 @@
 #include "core/meta.h"
 #include "tests/io/io_util.h"
 
-#define IMG_BYTES (32ull << 20)
-#define FSZ	  16384u
-#define FILE_SZ	  (8 * FSZ)
-#define MODEL_SZ  (12 * FSZ)
+#define FSZ	 16384u
+#define FILE_SZ	 (8 * FSZ)
+#define MODEL_SZ (12 * FSZ)
 
 enum space { SP_HOLE, SP_UNWRITTEN_CLEAN, SP_UNWRITTEN_DIRTY, SP_MAPPED, SP_DELALLOC, SP_NR };
 static const char *const space_names[] = {"hole", "unwritten-clean", "unwritten-dirty", "mapped",
 					  "delalloc"};
-
-static struct io_image img;
-
-static void setup(void)
-{
-	struct pi_format fmt = io_format_default();
-
-	io_mkfs(&img, &fmt, IMG_BYTES, 0);
-}
-
-static void teardown(void)
-{
-	io_remove(&img);
-}
 
 /* A file of FILE_SZ bytes whose space is all of one kind; model holds its contents. */
 static struct gfs_file *make_file(struct gfs *gfs, const char *name, enum space sp, uint8_t *model)
@@ -45,7 +30,7 @@ static struct gfs_file *make_file(struct gfs *gfs, const char *name, enum space 
 	uint8_t *buf = malloc(FILE_SZ);
 
 	memset(model, 0, MODEL_SZ);
-	io_pattern(buf, FILE_SZ, 0, 17);
+	test_pattern(buf, FILE_SZ, 0, 17);
 	switch (sp) {
 	case SP_HOLE:
 		ck_assert_int_eq(gfs_truncate(gfs, gfs_inode_ino(gfs_file_inode(f)), FILE_SZ), 0);
@@ -111,7 +96,7 @@ START_TEST(zero_range_every_space_keep_size_and_eof_combination)
 	for (int sp = 0; sp < SP_NR; sp++)
 		for (int keep = 0; keep < 2; keep++)
 			for (unsigned r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
-				struct gfs *gfs = io_mount(&img, NULL);
+				struct gfs *gfs = io_mount(&io_img, NULL);
 				char name[64], what[128];
 				struct gfs_file *f;
 				uint64_t size = FILE_SZ, off = ranges[r].off, len = ranges[r].len;
@@ -132,7 +117,7 @@ START_TEST(zero_range_every_space_keep_size_and_eof_combination)
 				check_file(f, model, size, what);
 				gfs_release(f);
 				ck_assert_int_eq(gfs_unmount(gfs), 0);
-				gfs = io_mount(&img, NULL);
+				gfs = io_mount(&io_img, NULL);
 				f = io_open(gfs, ino);
 				check_file(f, model, size, what);
 				gfs_release(f);
@@ -145,7 +130,7 @@ END_TEST
 /* buffered_zero_range over clean unwritten space and holes: no I/O, no folio. */
 START_TEST(zero_range_over_clean_unwritten_and_holes_does_no_io)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint8_t *model = malloc(MODEL_SZ);
 
 	for (int sp = SP_HOLE; sp <= SP_UNWRITTEN_CLEAN; sp++) {
@@ -179,18 +164,18 @@ END_TEST
 /* Over unwritten space with two dirty folios: only those two are zeroed, none is created. */
 START_TEST(zero_range_over_unwritten_zeroes_only_dirty_folios)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint8_t *model = malloc(MODEL_SZ), buf[5000];
 	struct gfs_file *f = make_file(gfs, "ud", SP_UNWRITTEN_CLEAN, model);
 	struct gfs_inode *gi = gfs_file_inode(f);
 	struct ns_stats a, b;
 	struct folio *folio;
 
-	io_pattern(buf, sizeof(buf), 2 * FSZ + 100, 3);
+	test_pattern(buf, sizeof(buf), 2 * FSZ + 100, 3);
 	io_write_all(f, buf, sizeof(buf), 2 * FSZ + 100);
 	io_write_all(f, buf, sizeof(buf), 5 * FSZ + 9000);
-	io_pattern(model + 2 * FSZ + 100, sizeof(buf), 2 * FSZ + 100, 3);
-	io_pattern(model + 5 * FSZ + 9000, sizeof(buf), 2 * FSZ + 100, 3);
+	test_pattern(model + 2 * FSZ + 100, sizeof(buf), 2 * FSZ + 100, 3);
+	test_pattern(model + 5 * FSZ + 9000, sizeof(buf), 2 * FSZ + 100, 3);
 	ck_assert_uint_eq(cache_mapping_nr_folios(gi->mapping), 2);
 	a = io_ns_stats(gfs);
 	meta_inode_lock(gi->mi);
@@ -216,7 +201,7 @@ END_TEST
 
 START_TEST(zero_range_over_mapped_reads_and_dirties_partial_blocks)
 {
-	struct gfs *gfs = io_mount(&img, NULL);
+	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint8_t *model = malloc(MODEL_SZ);
 	struct gfs_file *f = make_file(gfs, "m", SP_MAPPED, model);
 	struct gfs_inode *gi = gfs_file_inode(f);
@@ -242,7 +227,7 @@ static Suite *io_zero_suite(void)
 	Suite *s = suite_create("io_zero");
 	TCase *tc = tcase_create("zero");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, io_setup, io_teardown);
 	tcase_set_timeout(tc, 200);
 	tcase_add_test(tc, zero_range_every_space_keep_size_and_eof_combination);
 	tcase_add_test(tc, zero_range_over_clean_unwritten_and_holes_does_no_io);
@@ -254,12 +239,6 @@ static Suite *io_zero_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(io_zero_suite());
-	int failed;
-
-	io_seed("io_zero");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	test_seed("io_zero");
+	return test_run_suite(io_zero_suite());
 }

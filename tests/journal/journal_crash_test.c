@@ -78,7 +78,7 @@ static void check_image(const struct kv_fs *fs, const struct history *h, const c
 	struct sb sb;
 	uint64_t p;
 
-	ns = jt_open(img, &fs->fmt);
+	ns = test_ns_open(img, &fs->fmt, false);
 	ck_assert_int_eq(sb_read(ns, &sb), 0);
 	ck_assert_msg(journal_open(ns, &sb, kv_replay, &st, &j) == 0, "crash point %zu", upto);
 	p = journal_next_seq(j) - 1;
@@ -101,7 +101,7 @@ static void check_image(const struct kv_fs *fs, const struct history *h, const c
 
 START_TEST(every_crash_point_recovers_a_committed_prefix)
 {
-	struct pi_format f = jt_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct sb_params p = {.block_size = 512, .log_blocks = 48};
 	struct history *h = calloc(1, sizeof(*h));
 	char base[300], img[300];
@@ -112,7 +112,7 @@ START_TEST(every_crash_point_recovers_a_committed_prefix)
 	kv_mkfs(&fs, &f, 8192, &p);
 	snprintf(base, sizeof(base), "%s.base", fs.path);
 	snprintf(img, sizeof(img), "%s.crash", fs.path);
-	fs.ns = jt_open(fs.path, &f);
+	fs.ns = test_ns_open(fs.path, &f, false);
 	ck_assert_int_eq(sb_read(fs.ns, &fs.sb), 0);
 	ck_assert_int_eq(ns_wlog_start(fs.ns, base, &log), 0);
 	ck_assert_int_eq(journal_open(fs.ns, &fs.sb, NULL, NULL, &fs.j), 0);
@@ -158,16 +158,10 @@ int main(void)
 {
 	Suite *s = suite_create("journal_crash");
 	TCase *tc = tcase_create("crash");
-	SRunner *sr;
-	int failed;
 
 	jt_seed("journal_crash");
 	tcase_set_timeout(tc, 280);
 	tcase_add_test(tc, every_crash_point_recovers_a_committed_prefix);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return test_run_suite(s);
 }

@@ -18,7 +18,7 @@ static const uint8_t uuid_a[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14
 
 static void make_sb(struct sb *sb, uint32_t lba, uint32_t md, enum pi_type type, uint32_t bs)
 {
-	struct pi_format f = jt_format(lba, md, type, PI_GUARD_16, false);
+	struct pi_format f = test_format(lba, md, type, PI_GUARD_16, false);
 	struct sb_params p = {.block_size = bs, .label = "test label", .uuid = uuid_a};
 
 	ck_assert_int_eq(sb_layout(&f, 1u << 20, &p, sb), 0);
@@ -104,8 +104,8 @@ END_TEST
 
 START_TEST(sb_layout_enforces_block_size_and_space)
 {
-	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
-	struct pi_format f512 = jt_format(512, 0, PI_TYPE_NONE, PI_GUARD_16, false);
+	struct pi_format f = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f512 = test_format(512, 0, PI_TYPE_NONE, PI_GUARD_16, false);
 	struct sb_params p = {0};
 	struct sb sb;
 
@@ -397,8 +397,6 @@ int main(void)
 {
 	Suite *s = suite_create("journal_fmt");
 	TCase *tc = tcase_create("fmt");
-	SRunner *sr;
-	int failed;
 
 	jt_seed("journal_fmt");
 	tcase_add_test(tc, sb_round_trip_keeps_every_field);
@@ -410,9 +408,5 @@ int main(void)
 	tcase_add_test(tc, log_batch_round_trip_and_every_corruption);
 	tcase_add_test(tc, ckpt_header_round_trip_and_corruption);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return test_run_suite(s);
 }

@@ -21,15 +21,7 @@
 #include "tests/journal/jt_util.h"
 #include "tests/journal/jt_kv.h"
 
-struct fmt_case {
-	uint32_t lba, md;
-	enum pi_type type;
-	enum pi_guard guard;
-	bool first;
-	uint32_t bs;
-};
-
-static const struct fmt_case cases[] = {
+static const struct jt_fmt_case cases[] = {
 	{512, 0, PI_TYPE_NONE, PI_GUARD_16, false, 512},
 	{512, 8, PI_TYPE_1, PI_GUARD_16, false, 0},
 	{512, 16, PI_TYPE_2, PI_GUARD_16, true, 1024},
@@ -44,8 +36,8 @@ static const struct fmt_case cases[] = {
 
 START_TEST(records_survive_reopen_in_order_every_format)
 {
-	const struct fmt_case *c = &cases[_i];
-	struct pi_format f = jt_format(c->lba, c->md, c->type, c->guard, c->first);
+	const struct jt_fmt_case *c = &cases[_i];
+	struct pi_format f = jt_case_format(c);
 	struct sb_params p = {.block_size = c->bs};
 	struct kv_fs fs;
 
@@ -94,7 +86,7 @@ static void *append_commit_thread(void *arg)
 
 START_TEST(group_commit_from_many_threads_keeps_everything_in_order)
 {
-	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	enum { THREADS = 8, PER = 150 };
 	struct thr t[THREADS];
 	pthread_t tid[THREADS];
@@ -124,7 +116,7 @@ START_TEST(group_commit_from_many_threads_keeps_everything_in_order)
 	ck_assert_int_eq(journal_close(fs.j), 0);
 	ns_close(fs.ns);
 
-	fs.ns = jt_open(fs.path, &fs.fmt);
+	fs.ns = test_ns_open(fs.path, &fs.fmt, false);
 	ck_assert_int_eq(sb_read(fs.ns, &fs.sb), 0);
 	ck_assert_int_eq(journal_open(fs.ns, &fs.sb, jt_collect_fn, &col, &fs.j), 0);
 	ck_assert_uint_eq(col.count, THREADS * PER);
@@ -159,7 +151,7 @@ static void *commit_thread(void *arg)
 
 START_TEST(one_log_write_serves_every_waiting_commit)
 {
-	struct pi_format f = jt_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
 	enum { THREADS = 8 };
 	struct thr t[THREADS];
 	pthread_t tid[THREADS];
@@ -194,7 +186,7 @@ END_TEST
 
 START_TEST(log_wraps_many_times_with_checkpoints)
 {
-	struct pi_format f = jt_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct sb_params p = {.block_size = 512, .log_blocks = 16};
 	struct journal_stats st;
 	uint64_t writes = 0, ckpts = 0;
@@ -228,7 +220,7 @@ END_TEST
 
 START_TEST(records_larger_than_blocks_span_them)
 {
-	struct pi_format f = jt_format(512, 16, PI_TYPE_2, PI_GUARD_16, false);
+	struct pi_format f = test_format(512, 16, PI_TYPE_2, PI_GUARD_16, false);
 	struct sb_params p = {.block_size = 512, .log_blocks = 1024};
 	uint8_t *big = malloc(300000);
 	struct jt_collect col = {0};
@@ -255,7 +247,7 @@ START_TEST(records_larger_than_blocks_span_them)
 	ck_assert_int_eq(journal_append(fs.j, 0, big, 1, &seq), -EINVAL);
 	ck_assert_int_eq(journal_close(fs.j), 0);
 	ns_close(fs.ns);
-	fs.ns = jt_open(fs.path, &fs.fmt);
+	fs.ns = test_ns_open(fs.path, &fs.fmt, false);
 	ck_assert_int_eq(sb_read(fs.ns, &fs.sb), 0);
 	ck_assert_int_eq(journal_open(fs.ns, &fs.sb, jt_collect_fn, &col, &fs.j), 0);
 	ck_assert_uint_eq(col.count, 5);
@@ -310,18 +302,30 @@ static void cnt_inc(struct journal *j, struct counters *model, uint32_t idx)
 	model->v[idx]++;
 }
 
+/* Open fs's namespace and journal; the replayed counters must equal model, when given. */
+static struct journal *cnt_open(struct kv_fs *fs, const struct counters *model)
+{
+	struct counters got = {0};
+	struct journal *j;
+
+	fs->ns = test_ns_open(fs->path, &fs->fmt, false);
+	ck_assert_int_eq(sb_read(fs->ns, &fs->sb), 0);
+	ck_assert_int_eq(journal_open(fs->ns, &fs->sb, cnt_replay, &got, &j), 0);
+	if (model)
+		ck_assert_mem_eq(got.v, model->v, sizeof(model->v));
+	return j;
+}
+
 START_TEST(two_step_checkpoint_lets_appends_continue_while_it_is_written)
 {
-	struct pi_format f = jt_format(4096, 16, PI_TYPE_2, PI_GUARD_64, false);
-	struct counters model = {0}, snap, got = {0};
+	struct pi_format f = test_format(4096, 16, PI_TYPE_2, PI_GUARD_64, false);
+	struct counters model = {0}, snap;
 	struct journal_ckpt *ck;
 	struct journal *j;
 	struct kv_fs fs;
 
 	kv_mkfs(&fs, &f, 16384, NULL);
-	fs.ns = jt_open(fs.path, &f);
-	ck_assert_int_eq(sb_read(fs.ns, &fs.sb), 0);
-	ck_assert_int_eq(journal_open(fs.ns, &fs.sb, cnt_replay, &got, &j), 0);
+	j = cnt_open(&fs, NULL);
 	for (int i = 0; i < 100; i++)
 		cnt_inc(j, &model, (uint32_t)(jt_rand() % CNTS));
 	ck_assert_int_eq(journal_checkpoint_begin(j, &ck), 0);
@@ -347,22 +351,14 @@ START_TEST(two_step_checkpoint_lets_appends_continue_while_it_is_written)
 	ck_assert_int_eq(journal_close(j), 0);
 	ns_close(fs.ns);
 
-	memset(&got, 0, sizeof(got));
-	fs.ns = jt_open(fs.path, &f);
-	ck_assert_int_eq(sb_read(fs.ns, &fs.sb), 0);
-	ck_assert_int_eq(journal_open(fs.ns, &fs.sb, cnt_replay, &got, &j), 0);
-	ck_assert_mem_eq(got.v, model.v, sizeof(model.v));
+	j = cnt_open(&fs, &model);
 	ck_assert_uint_eq(journal_next_seq(j), 171);
 	/* Giving up leaves the checkpoint that was there. */
 	ck_assert_int_eq(journal_checkpoint_begin(j, &ck), 0);
 	ck_assert_int_eq(journal_checkpoint_end(ck, -ECANCELED), -ECANCELED);
 	ck_assert_int_eq(journal_close(j), 0);
 	ns_close(fs.ns);
-	memset(&got, 0, sizeof(got));
-	fs.ns = jt_open(fs.path, &f);
-	ck_assert_int_eq(sb_read(fs.ns, &fs.sb), 0);
-	ck_assert_int_eq(journal_open(fs.ns, &fs.sb, cnt_replay, &got, &j), 0);
-	ck_assert_mem_eq(got.v, model.v, sizeof(model.v));
+	j = cnt_open(&fs, &model);
 	ck_assert_int_eq(journal_close(j), 0);
 	ns_close(fs.ns);
 	fs.ns = NULL;
@@ -372,7 +368,7 @@ END_TEST
 
 START_TEST(checkpoint_that_does_not_fit_is_enospc_and_harmless)
 {
-	struct pi_format f = jt_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct sb_params p = {.block_size = 512, .ckpt_blocks = 2, .log_blocks = 256};
 	struct kv_fs fs;
 
@@ -381,9 +377,9 @@ START_TEST(checkpoint_that_does_not_fit_is_enospc_and_harmless)
 	for (uint32_t k = 0; k < KV_KEYS; k++)
 		kv_set(&fs, k, jt_rand());
 	ck_assert_int_eq(journal_commit_all(fs.j), 0);
-	jt_log_capture();
+	test_log_capture();
 	ck_assert_int_eq(journal_checkpoint(fs.j, kv_emit, &fs.model), -ENOSPC);
-	ck_assert_ptr_nonnull(strstr(jt_last_err(), "does not fit"));
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), "does not fit"));
 	kv_set(&fs, 1, 12345);
 	ck_assert_int_eq(journal_commit_all(fs.j), 0);
 	kv_close(&fs);
@@ -394,7 +390,7 @@ END_TEST
 
 START_TEST(log_write_error_fails_commit_and_later_appends)
 {
-	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct ns_fault fault = {.kind = NS_FAULT_IO_ERROR, .ops = NS_FAULT_OP(NS_OP_WRITE)};
 	struct kv_fs fs;
 	uint64_t seq;
@@ -406,10 +402,10 @@ START_TEST(log_write_error_fails_commit_and_later_appends)
 	fault.lba_first = fs.sb.log_start * (fs.sb.block_size / 4096);
 	fault.lba_last = (fs.sb.log_start + fs.sb.log_blocks) * (fs.sb.block_size / 4096) - 1;
 	ck_assert_int_ge(ns_fault_add(fs.ns, &fault), 0);
-	jt_log_capture();
+	test_log_capture();
 	ck_assert_int_eq(journal_append(fs.j, 1, "x", 1, &seq), 0);
 	ck_assert_int_eq(journal_commit(fs.j, seq), -EIO);
-	ck_assert_ptr_nonnull(strstr(jt_last_err(), "log write at LBA"));
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), "log write at LBA"));
 	ck_assert_int_eq(journal_append(fs.j, 1, "x", 1, &seq), -EIO);
 	ck_assert_int_eq(journal_close(fs.j), -EIO);
 	ns_fault_clear(fs.ns);
@@ -429,7 +425,7 @@ static int failing_fn(void *arg, enum journal_src src, const struct journal_rec 
 
 START_TEST(replay_callback_error_aborts_open)
 {
-	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct journal *j = NULL;
 	struct kv_fs fs;
 	int left = 5;
@@ -439,7 +435,7 @@ START_TEST(replay_callback_error_aborts_open)
 	for (int i = 0; i < 20; i++)
 		kv_set(&fs, (uint32_t)i, 7);
 	kv_close(&fs);
-	fs.ns = jt_open(fs.path, &fs.fmt);
+	fs.ns = test_ns_open(fs.path, &fs.fmt, false);
 	ck_assert_int_eq(sb_read(fs.ns, &fs.sb), 0);
 	ck_assert_int_eq(journal_open(fs.ns, &fs.sb, failing_fn, &left, &j), -ECANCELED);
 	ck_assert_ptr_null(j);
@@ -452,7 +448,7 @@ END_TEST
 
 START_TEST(abandon_loses_only_uncommitted_records)
 {
-	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct kv_model committed;
 	struct kv_fs fs;
 
@@ -475,7 +471,7 @@ END_TEST
 
 START_TEST(previous_filesystems_log_is_ignored_after_mkfs)
 {
-	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct kv_fs fs;
 
 	kv_mkfs(&fs, &f, 16384, NULL);
@@ -484,7 +480,7 @@ START_TEST(previous_filesystems_log_is_ignored_after_mkfs)
 		kv_set(&fs, (uint32_t)i % KV_KEYS, 9);
 	kv_close(&fs);
 	/* mkfs again over the same image: nothing of the old log may come back. */
-	fs.ns = jt_open(fs.path, &fs.fmt);
+	fs.ns = test_ns_open(fs.path, &fs.fmt, false);
 	jt_mkfs(fs.ns, NULL, &fs.sb);
 	ns_close(fs.ns);
 	fs.ns = NULL;
@@ -499,8 +495,6 @@ int main(void)
 	Suite *s = suite_create("journal_log");
 	TCase *tc = tcase_create("log");
 	int n = (int)(sizeof(cases) / sizeof(cases[0]));
-	SRunner *sr;
-	int failed;
 
 	jt_seed("journal_log");
 	tcase_set_timeout(tc, 240);
@@ -516,9 +510,5 @@ int main(void)
 	tcase_add_test(tc, abandon_loses_only_uncommitted_records);
 	tcase_add_test(tc, previous_filesystems_log_is_ignored_after_mkfs);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return test_run_suite(s);
 }

@@ -36,7 +36,7 @@ static uint64_t blk_off(const struct kv_fs *fs, uint64_t blkno, uint64_t off)
 /* Metadata offset of the first LBA of filesystem block blkno. */
 static uint64_t blk_md_off(const struct kv_fs *fs, uint64_t blkno)
 {
-	return jt_md_off(&fs->fmt, fs->sb.nlb, blkno * (fs->sb.block_size / fs->fmt.lba_size));
+	return test_md_offset(&fs->fmt, fs->sb.nlb, blkno * (fs->sb.block_size / fs->fmt.lba_size));
 }
 
 static uint64_t image_sum(const char *path)
@@ -68,7 +68,7 @@ static void big_batch(struct kv_fs *fs, unsigned count, struct kv_model *before)
 
 START_TEST(torn_log_write_stops_replay_and_writing_resumes)
 {
-	struct pi_format f = jt_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct sb_params p = {.block_size = 512};
 	struct ns_fault torn = {
 		.kind = NS_FAULT_TORN, .ops = NS_FAULT_OP(NS_OP_WRITE), .torn_blocks = 1};
@@ -98,7 +98,7 @@ END_TEST
 
 START_TEST(flipped_byte_in_last_batch_stops_replay_before_it)
 {
-	struct pi_format f = jt_format(4096, 0, PI_TYPE_NONE, PI_GUARD_16, false);
+	struct pi_format f = test_format(4096, 0, PI_TYPE_NONE, PI_GUARD_16, false);
 	struct sb_params p = {.block_size = 4096};
 	struct kv_model good;
 	uint64_t used1, used2;
@@ -113,7 +113,8 @@ START_TEST(flipped_byte_in_last_batch_stops_replay_before_it)
 	ck_assert_uint_gt(used2 - used1, 1);
 	kv_close(&fs);
 	/* A byte in the middle block's payload: CRC-32C alone protects this format. */
-	jt_flip_byte(fs.path, blk_off(&fs, fs.sb.log_start + used1 + (used2 - used1) / 2, 999), 1);
+	test_file_flip_byte(fs.path,
+			    blk_off(&fs, fs.sb.log_start + used1 + (used2 - used1) / 2, 999), 1);
 	fs.model = good;
 	kv_check_reopen(&fs);
 	kv_destroy(&fs);
@@ -122,7 +123,7 @@ END_TEST
 
 START_TEST(bad_pi_in_log_tail_stops_replay_before_it)
 {
-	struct pi_format f = jt_format(4096, 16, PI_TYPE_1, PI_GUARD_64, false);
+	struct pi_format f = test_format(4096, 16, PI_TYPE_1, PI_GUARD_64, false);
 	struct kv_model good;
 	uint64_t used1;
 	struct kv_fs fs;
@@ -134,7 +135,7 @@ START_TEST(bad_pi_in_log_tail_stops_replay_before_it)
 	big_batch(&fs, 20, &good);
 	kv_close(&fs);
 	/* Ref tag of the last batch's first LBA (bytes 10-15 of a 16-byte tuple). */
-	jt_flip_byte(fs.path, blk_md_off(&fs, fs.sb.log_start + used1) + 15, 0x01);
+	test_file_flip_byte(fs.path, blk_md_off(&fs, fs.sb.log_start + used1) + 15, 0x01);
 	fs.model = good;
 	kv_check_reopen(&fs);
 	kv_destroy(&fs);
@@ -143,7 +144,7 @@ END_TEST
 
 START_TEST(damage_before_intact_batches_is_refused_not_truncated)
 {
-	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	uint64_t used1, sum;
 	struct kv_fs fs;
 
@@ -155,12 +156,12 @@ START_TEST(damage_before_intact_batches_is_refused_not_truncated)
 	big_batch(&fs, 10, NULL);
 	kv_close(&fs);
 	/* The middle batch rots after it was acknowledged; the third is intact. */
-	jt_flip_byte(fs.path, blk_off(&fs, fs.sb.log_start + used1, 3000), 0x08);
+	test_file_flip_byte(fs.path, blk_off(&fs, fs.sb.log_start + used1, 3000), 0x08);
 	sum = image_sum(fs.path);
-	jt_log_capture();
+	test_log_capture();
 	kv_open_fails(&fs, -EUCLEAN);
-	ck_assert_uint_eq(jt_err_count(), 1);
-	ck_assert_ptr_nonnull(strstr(jt_last_err(), "log damaged"));
+	ck_assert_uint_eq(test_log_errors(), 1);
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), "log damaged"));
 	ck_assert_uint_eq(image_sum(fs.path), sum);
 	kv_destroy(&fs);
 }
@@ -168,7 +169,7 @@ END_TEST
 
 START_TEST(misdirected_or_lost_log_write_before_later_batches_is_refused)
 {
-	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	enum ns_fault_kind kinds[] = {NS_FAULT_MISDIRECT, NS_FAULT_LOST};
 
 	for (int k = 0; k < 2; k++) {
@@ -186,9 +187,9 @@ START_TEST(misdirected_or_lost_log_write_before_later_batches_is_refused)
 		ns_fault_clear(fs.ns);
 		big_batch(&fs, 10, NULL);
 		kv_close(&fs);
-		jt_log_capture();
+		test_log_capture();
 		kv_open_fails(&fs, -EUCLEAN);
-		ck_assert_ptr_nonnull(strstr(jt_last_err(), "log damaged"));
+		ck_assert_ptr_nonnull(strstr(test_log_last_error(), "log damaged"));
 		kv_destroy(&fs);
 	}
 }
@@ -196,7 +197,7 @@ END_TEST
 
 START_TEST(failed_checkpoint_write_keeps_the_previous_one)
 {
-	struct pi_format f = jt_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct ns_fault fault = {.kind = NS_FAULT_IO_ERROR, .ops = NS_FAULT_OP(NS_OP_WRITE)};
 	struct sb_params p = {.block_size = 512};
 	struct kv_fs fs;
@@ -210,9 +211,9 @@ START_TEST(failed_checkpoint_write_keeps_the_previous_one)
 	/* The next checkpoint goes to A: its header write fails. */
 	fault.lba_first = fault.lba_last = fs.sb.ckpt_start[0];
 	ck_assert_int_ge(ns_fault_add(fs.ns, &fault), 0);
-	jt_log_capture();
+	test_log_capture();
 	ck_assert_int_eq(journal_checkpoint(fs.j, kv_emit, &fs.model), -EIO);
-	ck_assert_ptr_nonnull(strstr(jt_last_err(), "checkpoint A failed"));
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), "checkpoint A failed"));
 	ns_fault_clear(fs.ns);
 	kv_set(&fs, 4, 44); /* the journal goes on */
 	kv_close(&fs);
@@ -247,7 +248,7 @@ static void two_checkpoints(struct kv_fs *fs, const struct pi_format *f)
 
 START_TEST(damaged_newest_checkpoint_falls_back_to_the_other)
 {
-	struct pi_format f = jt_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct kv_fs fs;
 	uint64_t sum;
 
@@ -257,19 +258,19 @@ START_TEST(damaged_newest_checkpoint_falls_back_to_the_other)
 	ck_assert_uint_eq(fs.replayed_log, 50);
 	kv_close(&fs);
 	/* Stream block 0 of A, the newest. */
-	jt_flip_byte(fs.path, blk_off(&fs, fs.sb.ckpt_start[0] + 1, 70), 0x40);
-	jt_log_capture();
+	test_file_flip_byte(fs.path, blk_off(&fs, fs.sb.ckpt_start[0] + 1, 70), 0x40);
+	test_log_capture();
 	kv_open(&fs);
-	ck_assert_ptr_nonnull(strstr(jt_last_warn(), "checkpoint A"));
+	ck_assert_ptr_nonnull(strstr(test_log_last_warning(), "checkpoint A"));
 	ck_assert_uint_eq(fs.replayed_log, 150); /* from B: a longer replay */
 	kv_close(&fs);
 	/* Now B's header as well: nothing usable, one line, nothing delivered or written. */
-	jt_flip_byte(fs.path, blk_off(&fs, fs.sb.ckpt_start[1], 20), 0x02);
+	test_file_flip_byte(fs.path, blk_off(&fs, fs.sb.ckpt_start[1], 20), 0x02);
 	sum = image_sum(fs.path);
-	jt_log_capture();
+	test_log_capture();
 	kv_open_fails(&fs, -EUCLEAN);
-	ck_assert_uint_eq(jt_err_count(), 1);
-	ck_assert_ptr_nonnull(strstr(jt_last_err(), "no usable checkpoint"));
+	ck_assert_uint_eq(test_log_errors(), 1);
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), "no usable checkpoint"));
 	ck_assert_uint_eq(image_sum(fs.path), sum);
 	kv_destroy(&fs);
 }
@@ -277,11 +278,11 @@ END_TEST
 
 START_TEST(damaged_checkpoint_header_uses_the_other)
 {
-	struct pi_format f = jt_format(512, 0, PI_TYPE_NONE, PI_GUARD_16, false);
+	struct pi_format f = test_format(512, 0, PI_TYPE_NONE, PI_GUARD_16, false);
 	struct kv_fs fs;
 
 	two_checkpoints(&fs, &f);
-	jt_flip_byte(fs.path, blk_off(&fs, fs.sb.ckpt_start[0], 64 + 8), 0x01); /* log_lbn */
+	test_file_flip_byte(fs.path, blk_off(&fs, fs.sb.ckpt_start[0], 64 + 8), 0x01); /* log_lbn */
 	kv_check_reopen(&fs);
 	kv_destroy(&fs);
 }
@@ -289,34 +290,34 @@ END_TEST
 
 START_TEST(pi_damage_in_checkpoint_names_the_lba)
 {
-	struct pi_format f = jt_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
 	char lba[64];
 	struct kv_fs fs;
 
 	two_checkpoints(&fs, &f);
 	/* App tag of A's first stream LBA. */
-	jt_flip_byte(fs.path, blk_md_off(&fs, fs.sb.ckpt_start[0] + 1) + 2, 0x10);
+	test_file_flip_byte(fs.path, blk_md_off(&fs, fs.sb.ckpt_start[0] + 1) + 2, 0x10);
 	snprintf(lba, sizeof(lba), "LBA %lu:", (unsigned long)(fs.sb.ckpt_start[0] + 1));
-	jt_log_capture();
+	test_log_capture();
 	kv_open(&fs);
-	ck_assert_ptr_nonnull(strstr(jt_last_warn(), lba));
-	ck_assert_ptr_nonnull(strstr(jt_last_warn(), "app tag"));
+	ck_assert_ptr_nonnull(strstr(test_log_last_warning(), lba));
+	ck_assert_ptr_nonnull(strstr(test_log_last_warning(), "app tag"));
 	kv_close(&fs);
 	/* Guard of B's header LBA too: refused, the line names both LBAs. */
-	jt_flip_byte(fs.path, blk_md_off(&fs, fs.sb.ckpt_start[1]), 0x01);
-	jt_log_capture();
+	test_file_flip_byte(fs.path, blk_md_off(&fs, fs.sb.ckpt_start[1]), 0x01);
+	test_log_capture();
 	kv_open_fails(&fs, -EUCLEAN);
-	ck_assert_ptr_nonnull(strstr(jt_last_err(), lba));
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), lba));
 	snprintf(lba, sizeof(lba), "LBA %lu:", (unsigned long)fs.sb.ckpt_start[1]);
-	ck_assert_ptr_nonnull(strstr(jt_last_err(), lba));
-	ck_assert_ptr_nonnull(strstr(jt_last_err(), "guard"));
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), lba));
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), "guard"));
 	kv_destroy(&fs);
 }
 END_TEST
 
 START_TEST(log_reused_past_the_only_checkpoint_is_refused)
 {
-	struct pi_format f = jt_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct sb_params p = {.block_size = 512, .log_blocks = 16};
 	size_t len, mdlen;
 	uint8_t *data, *md;
@@ -329,8 +330,8 @@ START_TEST(log_reused_past_the_only_checkpoint_is_refused)
 	mdlen = (fs.sb.data_start - fs.sb.ckpt_start[0]) * f.md_size;
 	data = malloc(len);
 	md = malloc(mdlen);
-	jt_pread(fs.path, blk_off(&fs, fs.sb.ckpt_start[0], 0), data, len);
-	jt_pread(fs.path, blk_md_off(&fs, fs.sb.ckpt_start[0]), md, mdlen);
+	test_file_read(fs.path, blk_off(&fs, fs.sb.ckpt_start[0], 0), data, len);
+	test_file_read(fs.path, blk_md_off(&fs, fs.sb.ckpt_start[0]), md, mdlen);
 	kv_open(&fs);
 	for (int i = 0; i < 300; i++) {
 		kv_set_or_checkpoint(&fs, (uint32_t)(jt_rand() % KV_KEYS), jt_rand());
@@ -340,13 +341,13 @@ START_TEST(log_reused_past_the_only_checkpoint_is_refused)
 	}
 	kv_close(&fs);
 	/* Lose every later checkpoint: the only one left needs log block 0, long reused. */
-	jt_pwrite(fs.path, blk_off(&fs, fs.sb.ckpt_start[0], 0), data, len);
-	jt_pwrite(fs.path, blk_md_off(&fs, fs.sb.ckpt_start[0]), md, mdlen);
+	test_file_write(fs.path, blk_off(&fs, fs.sb.ckpt_start[0], 0), data, len);
+	test_file_write(fs.path, blk_md_off(&fs, fs.sb.ckpt_start[0]), md, mdlen);
 	sum = image_sum(fs.path);
-	jt_log_capture();
+	test_log_capture();
 	kv_open_fails(&fs, -EUCLEAN);
-	ck_assert_uint_eq(jt_err_count(), 1);
-	ck_assert_ptr_nonnull(strstr(jt_last_err(), "overwritten"));
+	ck_assert_uint_eq(test_log_errors(), 1);
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), "overwritten"));
 	ck_assert_uint_eq(image_sum(fs.path), sum);
 	free(data);
 	free(md);
@@ -356,7 +357,7 @@ END_TEST
 
 START_TEST(stale_blocks_of_an_earlier_lap_end_the_log)
 {
-	struct pi_format f = jt_format(4096, 8, PI_TYPE_2, PI_GUARD_16, false);
+	struct pi_format f = test_format(4096, 8, PI_TYPE_2, PI_GUARD_16, false);
 	struct sb_params p = {.log_blocks = 16};
 	struct kv_fs fs;
 
@@ -381,8 +382,6 @@ int main(void)
 {
 	Suite *s = suite_create("journal_recover");
 	TCase *tc = tcase_create("recover");
-	SRunner *sr;
-	int failed;
 
 	jt_seed("journal_recover");
 	tcase_set_timeout(tc, 240);
@@ -398,9 +397,5 @@ int main(void)
 	tcase_add_test(tc, log_reused_past_the_only_checkpoint_is_refused);
 	tcase_add_test(tc, stale_blocks_of_an_earlier_lap_end_the_log);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return test_run_suite(s);
 }

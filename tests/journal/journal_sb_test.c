@@ -17,15 +17,7 @@
 
 #define NLB 8192
 
-struct fmt_case {
-	uint32_t lba, md;
-	enum pi_type type;
-	enum pi_guard guard;
-	bool first;
-	uint32_t bs;
-};
-
-static const struct fmt_case cases[] = {
+static const struct jt_fmt_case cases[] = {
 	{512, 0, PI_TYPE_NONE, PI_GUARD_16, false, 0},
 	{512, 8, PI_TYPE_1, PI_GUARD_16, false, 512},
 	{512, 16, PI_TYPE_2, PI_GUARD_16, true, 4096},
@@ -39,12 +31,7 @@ static const struct fmt_case cases[] = {
 	{4096, 64, PI_TYPE_1, PI_GUARD_16, true, 16384},
 };
 
-static struct pi_format case_fmt(const struct fmt_case *c)
-{
-	return jt_format(c->lba, c->md, c->type, c->guard, c->first);
-}
-
-static uint64_t case_nlb(const struct fmt_case *c)
+static uint64_t case_nlb(const struct jt_fmt_case *c)
 {
 	/* Enough blocks for the layout at 64 KiB blocks, and not a multiple of the block. */
 	return (c->bs == 65536 ? 64 * 1024 : NLB) + 3;
@@ -64,17 +51,42 @@ static void check_same(const struct sb *a, const struct sb *b)
 	ck_assert_uint_eq(a->backup_blkno, b->backup_blkno);
 }
 
+/* A new image made by mkfs (p may be NULL); made gets what was written. */
+static void make_fs(const struct pi_format *f, uint64_t nlb, const struct sb_params *p,
+		    struct sb *made, char *path, size_t size)
+{
+	struct ns *ns;
+
+	jt_make_image(f, nlb, path, size);
+	ns = test_ns_open(path, f, false);
+	jt_mkfs(ns, p, made);
+	ns_close(ns);
+}
+
+/* sb_read through a fresh open of path, with the log captured from before the open. */
+static int read_sb(const char *path, const struct pi_format *f, struct sb *got)
+{
+	struct ns *ns;
+	int ret;
+
+	test_log_capture();
+	ns = test_ns_open(path, f, false);
+	ret = sb_read(ns, got);
+	ns_close(ns);
+	return ret;
+}
+
 START_TEST(mkfs_then_read_and_probe_every_format)
 {
-	const struct fmt_case *c = &cases[_i];
-	struct pi_format f = case_fmt(c);
+	const struct jt_fmt_case *c = &cases[_i];
+	struct pi_format f = jt_case_format(c);
 	struct sb_params p = {.block_size = c->bs, .label = "vol"};
 	struct sb made, got;
 	char path[256];
 	struct ns *ns;
 
 	jt_make_image(&f, case_nlb(c), path, sizeof(path));
-	ns = jt_open_mode(path, &f, true);
+	ns = test_ns_open(path, &f, true);
 	jt_mkfs(ns, &p, &made);
 	ck_assert_int_eq(sb_read(ns, &got), 0);
 	check_same(&made, &got);
@@ -90,35 +102,25 @@ END_TEST
 
 START_TEST(damaged_primary_falls_back_to_backup)
 {
-	const struct fmt_case *c = &cases[_i];
-	struct pi_format f = case_fmt(c);
+	const struct jt_fmt_case *c = &cases[_i];
+	struct pi_format f = jt_case_format(c);
 	struct sb_params p = {.block_size = c->bs};
 	struct sb made, got;
 	char path[256];
-	struct ns *ns;
 
-	jt_make_image(&f, case_nlb(c), path, sizeof(path));
-	ns = jt_open(path, &f);
-	jt_mkfs(ns, &p, &made);
-	ns_close(ns);
-	jt_flip_byte(path, 200 + jt_rand() % 300, 0x20);
-	jt_log_capture();
-	ns = jt_open(path, &f);
-	ck_assert_int_eq(sb_read(ns, &got), 0);
+	make_fs(&f, case_nlb(c), &p, &made, path, sizeof(path));
+	test_file_flip_byte(path, 200 + jt_rand() % 300, 0x20);
+	ck_assert_int_eq(read_sb(path, &f, &got), 0);
 	check_same(&made, &got);
-	ck_assert_uint_eq(jt_warn_count(), 1);
-	ck_assert_ptr_nonnull(strstr(jt_last_warn(), "backup"));
-	ns_close(ns);
+	ck_assert_uint_eq(test_log_warnings(), 1);
+	ck_assert_ptr_nonnull(strstr(test_log_last_warning(), "backup"));
 	ck_assert_int_eq(sb_probe(path, &got), 0);
 	check_same(&made, &got);
 	/* Now the backup too: refused, one line, nothing written. */
-	jt_flip_byte(path, made.backup_blkno * made.block_size + 100, 0x01);
-	jt_log_capture();
-	ns = jt_open(path, &f);
-	ck_assert_int_eq(sb_read(ns, &got), -EUCLEAN);
-	ck_assert_uint_eq(jt_err_count(), 1);
-	ck_assert_ptr_nonnull(strstr(jt_last_err(), "superblock damaged"));
-	ns_close(ns);
+	test_file_flip_byte(path, made.backup_blkno * made.block_size + 100, 0x01);
+	ck_assert_int_eq(read_sb(path, &f, &got), -EUCLEAN);
+	ck_assert_uint_eq(test_log_errors(), 1);
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), "superblock damaged"));
 	ck_assert_int_ne(sb_probe(path, &got), 0);
 	unlink(path);
 }
@@ -126,103 +128,73 @@ END_TEST
 
 START_TEST(pi_damage_on_primary_names_lba_and_uses_backup)
 {
-	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	uint64_t nlb = NLB;
 	struct sb made, got;
 	char path[256];
-	struct ns *ns;
 
-	jt_make_image(&f, nlb, path, sizeof(path));
-	ns = jt_open(path, &f);
-	jt_mkfs(ns, NULL, &made);
-	ns_close(ns);
+	make_fs(&f, nlb, NULL, &made, path, sizeof(path));
 	/* App tag of LBA 0: bytes 2-3 of its 8-byte tuple. */
-	jt_flip_byte(path, jt_md_off(&f, nlb, 0) + 2, 0x01);
-	jt_log_capture();
-	ns = jt_open(path, &f);
-	ck_assert_int_eq(sb_read(ns, &got), 0);
-	ck_assert_ptr_nonnull(strstr(jt_last_warn(), "LBA 0"));
-	ck_assert_ptr_nonnull(strstr(jt_last_warn(), "app"));
-	ns_close(ns);
+	test_file_flip_byte(path, test_md_offset(&f, nlb, 0) + 2, 0x01);
+	ck_assert_int_eq(read_sb(path, &f, &got), 0);
+	ck_assert_ptr_nonnull(strstr(test_log_last_warning(), "LBA 0"));
+	ck_assert_ptr_nonnull(strstr(test_log_last_warning(), "app"));
 	/* Guard of the backup's first LBA as well: refused, naming LBA 0. */
-	jt_flip_byte(path, jt_md_off(&f, nlb, made.backup_blkno * (made.block_size / 4096)), 0x80);
-	jt_log_capture();
-	ns = jt_open(path, &f);
-	ck_assert_int_eq(sb_read(ns, &got), -EUCLEAN);
-	ck_assert_ptr_nonnull(strstr(jt_last_err(), "LBA 0"));
-	ns_close(ns);
+	test_file_flip_byte(
+		path, test_md_offset(&f, nlb, made.backup_blkno * (made.block_size / 4096)), 0x80);
+	ck_assert_int_eq(read_sb(path, &f, &got), -EUCLEAN);
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), "LBA 0"));
 	unlink(path);
 }
 END_TEST
 
 START_TEST(foreign_namespace_is_refused)
 {
-	struct pi_format f = jt_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
 	char path[256], junk[4096];
 	struct sb got;
-	struct ns *ns;
 
 	jt_make_image(&f, NLB, path, sizeof(path));
-	jt_log_capture();
-	ns = jt_open(path, &f);
-	ck_assert_int_eq(sb_read(ns, &got), -ENODATA);
-	ck_assert_uint_eq(jt_err_count(), 1);
-	ck_assert_ptr_nonnull(strstr(jt_last_err(), "not a guardfs namespace"));
-	ns_close(ns);
+	ck_assert_int_eq(read_sb(path, &f, &got), -ENODATA);
+	ck_assert_uint_eq(test_log_errors(), 1);
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), "not a guardfs namespace"));
 	ck_assert_int_eq(sb_probe(path, &got), -ENODATA);
 	ck_assert_int_eq(sb_probe("/dev/null", &got), -ENOTSUP);
 	ck_assert_int_eq(sb_probe("/nonexistent/guardfs.img", &got), -ENOENT);
 	/* Written zeros (not a hole): metadata reads back as zeros, failing PI; still foreign. */
 	memset(junk, 0, sizeof(junk));
-	jt_pwrite(path, 0, junk, sizeof(junk));
-	jt_log_capture();
-	ns = jt_open(path, &f);
-	ck_assert_int_eq(sb_read(ns, &got), -ENODATA);
-	ck_assert_ptr_nonnull(strstr(jt_last_err(), "not a guardfs namespace"));
-	ns_close(ns);
+	test_file_write(path, 0, junk, sizeof(junk));
+	ck_assert_int_eq(read_sb(path, &f, &got), -ENODATA);
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), "not a guardfs namespace"));
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (char)jt_rand();
-	jt_pwrite(path, 0, junk, sizeof(junk));
+	test_file_write(path, 0, junk, sizeof(junk));
 	ck_assert_int_eq(sb_probe(path, &got), -ENODATA);
-	jt_log_capture();
-	ns = jt_open(path, &f);
-	ck_assert_int_eq(sb_read(ns, &got), -ENODATA);
-	ck_assert_uint_eq(jt_err_count(), 1);
-	ns_close(ns);
+	ck_assert_int_eq(read_sb(path, &f, &got), -ENODATA);
+	ck_assert_uint_eq(test_log_errors(), 1);
 	unlink(path);
 }
 END_TEST
 
 START_TEST(format_disagreement_is_refused)
 {
-	struct pi_format f = jt_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
-	struct pi_format t3 = jt_format(4096, 8, PI_TYPE_3, PI_GUARD_16, false);
-	struct pi_format md16 = jt_format(4096, 16, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format f = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format t3 = test_format(4096, 8, PI_TYPE_3, PI_GUARD_16, false);
+	struct pi_format md16 = test_format(4096, 16, PI_TYPE_1, PI_GUARD_16, false);
 	struct sb made, got;
 	char path[256];
-	struct ns *ns;
 
-	jt_make_image(&f, NLB, path, sizeof(path));
-	ns = jt_open(path, &f);
-	jt_mkfs(ns, NULL, &made);
-	ns_close(ns);
-
+	make_fs(&f, NLB, NULL, &made, path, sizeof(path));
 	const struct pi_format *wrong[] = {&t3, &md16};
 	for (int i = 0; i < 2; i++) {
-		jt_log_capture();
-		ns = jt_open(path, wrong[i]);
-		ck_assert_int_eq(sb_read(ns, &got), -EMEDIUMTYPE);
-		ck_assert_uint_eq(jt_err_count(), 1);
-		ck_assert_ptr_nonnull(strstr(jt_last_err(), "disagrees"));
-		ns_close(ns);
+		ck_assert_int_eq(read_sb(path, wrong[i], &got), -EMEDIUMTYPE);
+		ck_assert_uint_eq(test_log_errors(), 1);
+		ck_assert_ptr_nonnull(strstr(test_log_last_error(), "disagrees"));
 	}
 	/* The file grew: capacity no longer matches. */
 	ck_assert_int_eq(truncate(path, (off_t)((NLB + 16) * 4104ull)), 0);
-	jt_log_capture();
-	ns = jt_open(path, &f);
-	ck_assert_int_eq(sb_read(ns, &got), -EMEDIUMTYPE);
-	ck_assert_ptr_nonnull(strstr(jt_last_err(), "LBAs"));
-	ns_close(ns);
+	ck_assert_int_eq(read_sb(path, &f, &got), -EMEDIUMTYPE);
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), "LBAs"));
 	unlink(path);
 }
 END_TEST
@@ -232,8 +204,6 @@ int main(void)
 	Suite *s = suite_create("journal_sb");
 	TCase *tc = tcase_create("sb");
 	int n = (int)(sizeof(cases) / sizeof(cases[0]));
-	SRunner *sr;
-	int failed;
 
 	jt_seed("journal_sb");
 	tcase_set_timeout(tc, 120);
@@ -243,9 +213,5 @@ int main(void)
 	tcase_add_test(tc, foreign_namespace_is_refused);
 	tcase_add_test(tc, format_disagreement_is_refused);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return test_run_suite(s);
 }

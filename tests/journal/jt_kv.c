@@ -26,7 +26,7 @@ void kv_mkfs(struct kv_fs *fs, const struct pi_format *f, uint64_t nlb, const st
 	fs->fmt = *f;
 	kv_model_reset(&fs->model);
 	jt_make_image(f, nlb, fs->path, sizeof(fs->path));
-	fs->ns = jt_open_mode(fs->path, f, true);
+	fs->ns = test_ns_open(fs->path, f, true);
 	jt_mkfs(fs->ns, p, &fs->sb);
 	ns_close(fs->ns);
 	fs->ns = NULL;
@@ -84,7 +84,7 @@ void kv_open(struct kv_fs *fs)
 {
 	struct kv_state st = {0};
 
-	fs->ns = jt_open_mode(fs->path, &fs->fmt, fs->strict);
+	fs->ns = test_ns_open(fs->path, &fs->fmt, fs->strict);
 	ck_assert_int_eq(sb_read(fs->ns, &fs->sb), 0);
 	ck_assert_int_eq(journal_open(fs->ns, &fs->sb, kv_replay, &st, &fs->j), 0);
 	kv_compare(fs, &st);
@@ -99,7 +99,7 @@ void kv_open_fails(struct kv_fs *fs, int err)
 	struct kv_state st = {0};
 	struct journal *j = NULL;
 
-	fs->ns = jt_open(fs->path, &fs->fmt);
+	fs->ns = test_ns_open(fs->path, &fs->fmt, false);
 	ck_assert_int_eq(sb_read(fs->ns, &fs->sb), 0);
 	ck_assert_int_eq(journal_open(fs->ns, &fs->sb, kv_replay, &st, &j), err);
 	ck_assert_ptr_null(j);

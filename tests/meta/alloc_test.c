@@ -13,6 +13,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "tests/meta/meta_test_util.h"
+#include "tests/util/test_alloc.h"
 
 static void quiet_log(enum gfs_log_level level, const char *line, void *arg)
 {
@@ -301,33 +302,33 @@ START_TEST(failed_memory_allocation_changes_nothing)
 	init_with_free(&a, 0, 100, ranges, 3);
 	snapshot(&a, before);
 	/* each of these needs exactly one new node */
-	test_malloc_fail_after(0);
+	test_alloc_fail_after(0);
 	ret = alloc_mark_used(&a, 12, 2); /* splits [10,20) */
-	test_malloc_disarm();
+	test_alloc_disarm();
 	ck_assert_int_eq(ret, -ENOMEM);
-	test_malloc_fail_after(0);
+	test_alloc_fail_after(0);
 	ret = alloc_alloc(&a, 45, 2, 1, &r); /* at the goal, inside [40,50) */
-	test_malloc_disarm();
+	test_alloc_disarm();
 	ck_assert_int_eq(ret, -ENOMEM);
-	test_malloc_fail_after(0);
+	test_alloc_fail_after(0);
 	ret = alloc_free(&a, 30, 2); /* touches nothing */
-	test_malloc_disarm();
+	test_alloc_disarm();
 	ck_assert_int_eq(ret, -ENOMEM);
-	test_malloc_fail_after(0);
+	test_alloc_fail_after(0);
 	ret = alloc_free_deferred(&a, 30, 2, 1);
-	test_malloc_disarm();
+	test_alloc_disarm();
 	ck_assert_int_eq(ret, -ENOMEM);
 	snapshot(&a, after);
 	ck_assert_mem_eq(before, after, sizeof(before));
 	ck_assert_int_eq(alloc_check(&a), 0);
 	/* merging frees and whole-extent allocations need no memory at all */
-	test_malloc_fail_after(0);
+	test_alloc_fail_after(0);
 	ret = alloc_free(&a, 20, 5);
 	ret = ret ? ret : alloc_alloc(&a, 0, 10, 10, &r);
-	test_malloc_disarm();
+	test_alloc_disarm();
 	ck_assert_int_eq(ret, 0);
 	ck_assert_uint_eq(r.start, 40);
-	ck_assert_uint_eq(test_malloc_failures(), 0);
+	ck_assert_uint_eq(test_alloc_failures(), 0);
 	ck_assert_int_eq(alloc_check(&a), 0);
 	alloc_destroy(&a);
 }
@@ -375,8 +376,6 @@ int main(void)
 {
 	Suite *s = suite_create("alloc");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -391,9 +390,5 @@ int main(void)
 	tcase_add_test(tc, check_reports_corrupted_structures);
 	tcase_add_test(tc, random_operations_match_block_model_and_policy);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

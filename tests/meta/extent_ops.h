@@ -161,9 +161,9 @@ START_TEST(failed_memory_allocation_leaves_the_map_unchanged)
 		/* a vector with no spare room, so that appending must allocate */
 		extent_vec_free(&got);
 		for (long ok_calls = 0;; ok_calls++) {
-			test_malloc_fail_after(ok_calls);
+			test_alloc_fail_after(ok_calls);
 			ret = x_apply_map(&map, &a, &got);
-			test_malloc_disarm();
+			test_alloc_disarm();
 			if (ret != -ENOMEM)
 				break;
 			nr_failures++;

@@ -13,6 +13,7 @@
 #include "core/extent.h"
 #include "core/log.h"
 #include "tests/meta/meta_test_util.h"
+#include "tests/util/test_alloc.h"
 
 static bool state_dev(int state)
 {
@@ -310,9 +311,9 @@ START_TEST(append_adds_in_file_order_merges_and_refuses_to_go_back)
 	ck_assert_int_eq(extent_append(&m, 50, 0, EXTENT_MAPPED, 1), -EINVAL);
 	ck_assert_int_eq(extent_append(&m, 50, 1, EXTENT_HOLE, 1), -EINVAL);
 	ck_assert_int_eq(extent_append(&m, EXTENT_FBLK_END - 1, 2, EXTENT_MAPPED, 1), -EINVAL);
-	test_malloc_fail_after(0);
+	test_alloc_fail_after(0);
 	cookie += extent_append(&m, 50, 1, EXTENT_MAPPED, 1) == -ENOMEM ? 0 : 1000;
-	test_malloc_disarm();
+	test_alloc_disarm();
 	ck_assert_uint_eq(extent_map_cookie(&m), cookie);
 	ck_assert_uint_eq(extent_count(&m), 3);
 	ck_assert_int_eq(extent_append(&m, EXTENT_FBLK_END - 1, 1, EXTENT_UNWRITTEN, 1), 0);
@@ -407,8 +408,6 @@ int main(void)
 {
 	Suite *s = suite_create("extent");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, empty_map_is_one_hole_and_lookups_past_the_end_fail);
@@ -426,9 +425,5 @@ int main(void)
 	tcase_add_test(tc, random_operations_match_block_model);
 	tcase_add_test(tc, failed_memory_allocation_leaves_the_map_unchanged);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

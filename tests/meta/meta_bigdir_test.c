@@ -23,7 +23,7 @@ static int count_entry(void *arg, const struct meta_dirent_info *de)
 
 START_TEST(directory_with_1000000_entries)
 {
-	struct pi_format fmt = mt_format_default();
+	struct pi_format fmt = test_format_default();
 	struct meta_mkfs_params p = {0};
 	struct mt_image img;
 	struct meta_fs *fs;
@@ -77,15 +77,9 @@ int main(void)
 {
 	Suite *s = suite_create("meta_bigdir");
 	TCase *tc = tcase_create("bigdir");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, directory_with_1000000_entries);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

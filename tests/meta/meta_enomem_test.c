@@ -15,6 +15,7 @@
 
 #include "core/meta.h"
 #include "tests/meta/meta_test_util.h"
+#include "tests/util/test_alloc.h"
 #include "tests/meta/mt_fs.h"
 
 #define ROOT META_ROOT_INO
@@ -25,10 +26,7 @@ static struct meta_fs *fs;
 
 static void setup(void)
 {
-	struct pi_format fmt = mt_format_default();
-
-	mt_mkfs(&img, &fmt, 64ull << 20, NULL);
-	fs = mt_mount(&img);
+	fs = mt_mkfs_mount(&img, 64ull << 20);
 	mt_create(fs, ROOT, "a");
 	mt_create(fs, ROOT, "b");
 	mt_create(fs, ROOT, "c");
@@ -162,9 +160,9 @@ START_TEST(every_allocation_failure_leaves_a_consistent_filesystem)
 			char *before = mt_dump(fs), *after;
 			int ret;
 
-			test_malloc_fail_after(k);
+			test_alloc_fail_after(k);
 			ret = ops[i].fn((int)k);
-			test_malloc_disarm();
+			test_alloc_disarm();
 			if (ret == 0) {
 				/* Durable, so that a later remount after a failure keeps it. */
 				ck_assert_int_eq(meta_syncfs(fs), 0);
@@ -192,15 +190,7 @@ START_TEST(every_allocation_failure_leaves_a_consistent_filesystem)
 	}
 	printf("allocation failures injected: %ld\n", failures_seen);
 	ck_assert_int_gt(failures_seen, 20);
-	{
-		char *before = mt_dump(fs), *after;
-
-		fs = mt_remount(fs, &img);
-		after = mt_dump(fs);
-		mt_assert_same_dump(before, after);
-		free(before);
-		free(after);
-	}
+	fs = mt_remount_same(fs, &img);
 }
 END_TEST
 
@@ -208,16 +198,10 @@ int main(void)
 {
 	Suite *s = suite_create("meta_enomem");
 	TCase *tc = tcase_create("enomem");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, every_allocation_failure_leaves_a_consistent_filesystem);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

@@ -26,10 +26,7 @@ static uint64_t ino;
 
 static void setup(void)
 {
-	struct pi_format fmt = mt_format_default();
-
-	mt_mkfs(&img, &fmt, 64ull << 20, NULL);
-	fs = mt_mount(&img);
+	fs = mt_mkfs_mount(&img, 64ull << 20);
 	ino = mt_create(fs, ROOT, "f");
 	ck_assert_int_eq(meta_inode_get(fs, ino, &ip), 0);
 }
@@ -49,15 +46,8 @@ static void teardown(void)
 
 static void remount_same(void)
 {
-	char *before, *after;
-
 	meta_inode_put(ip);
-	before = mt_dump(fs);
-	fs = mt_remount(fs, &img);
-	after = mt_dump(fs);
-	mt_assert_same_dump(before, after);
-	free(before);
-	free(after);
+	fs = mt_remount_same(fs, &img);
 	ck_assert_int_eq(meta_inode_get(fs, ino, &ip), 0);
 }
 
@@ -464,11 +454,5 @@ static Suite *meta_map_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(meta_map_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(meta_map_suite());
 }

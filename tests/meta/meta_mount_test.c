@@ -29,7 +29,7 @@ static struct meta_fs *fs;
 
 static void make(uint64_t bytes, const struct meta_mkfs_params *p)
 {
-	struct pi_format fmt = mt_format_default();
+	struct pi_format fmt = test_format_default();
 
 	mt_mkfs(&img, &fmt, bytes, p);
 	fs = mt_mount(&img);
@@ -48,13 +48,7 @@ static void teardown(void)
 
 static void remount_same(void)
 {
-	char *before = mt_dump(fs), *after;
-
-	fs = mt_remount(fs, &img);
-	after = mt_dump(fs);
-	mt_assert_same_dump(before, after);
-	free(before);
-	free(after);
+	fs = mt_remount_same(fs, &img);
 }
 
 /* Some files with data in UNWRITTEN and MAPPED extents, xattrs, links and a subdirectory. */
@@ -190,12 +184,12 @@ START_TEST(orphans_are_freed_at_mount)
 	ck_assert_uint_eq(after.blocks_free, before.blocks_free - 256);
 	ck_assert_int_eq(meta_syncfs(fs), 0);
 	meta_abandon(fs); /* crash while open (ip is gone with the state) */
-	mt_log_capture();
+	test_log_capture();
 	fs = mt_mount(&img);
 	ck_assert_int_eq(meta_getattr(fs, a.ino, &a), -ENOENT);
 	ck_assert_int_eq(meta_statfs(fs, &after), 0);
 	ck_assert_uint_eq(after.blocks_free, before.blocks_free);
-	ck_assert_uint_eq(mt_err_count(), 0);
+	ck_assert_uint_eq(test_log_errors(), 0);
 	/* An orphan open at a clean unmount is freed by the next mount too. */
 	ck_assert_int_eq(meta_create(fs, ROOT, "o2", 0644, NULL, &a), 0);
 	ck_assert_int_eq(meta_unlink(fs, ROOT, "o2"), 0);
@@ -305,15 +299,15 @@ static void expect_refused(const char *path, int expect)
 	int ret;
 
 	mt_read_file(path, &before, &blen);
-	mt_log_capture();
+	test_log_capture();
 	ret = meta_mount(path, NULL, &bad);
 	ck_assert_msg(ret < 0, "mount of a damaged image succeeded");
 	if (expect)
 		ck_assert_int_eq(ret, expect);
-	ck_assert_msg(mt_err_count() == 1, "%u error lines, last: %s", mt_err_count(),
-		      mt_last_err());
-	ck_assert(strstr(mt_last_err(), path) != NULL);
-	printf("refused: %s\n", mt_last_err());
+	ck_assert_msg(test_log_errors() == 1, "%u error lines, last: %s", test_log_errors(),
+		      test_log_last_error());
+	ck_assert(strstr(test_log_last_error(), path) != NULL);
+	printf("refused: %s\n", test_log_last_error());
 	mt_read_file(path, &after, &alen);
 	ck_assert_uint_eq(blen, alen);
 	ck_assert(!memcmp(before, after, blen));
@@ -327,8 +321,8 @@ START_TEST(damaged_superblocks_are_refused_cleanly)
 
 	ck_assert_int_eq(meta_unmount(fs), 0);
 	fs = NULL;
-	mt_flip_byte(img.path, 130, 0x10); /* nblocks field of the primary */
-	mt_flip_byte(img.path, sb.backup_blkno * sb.block_size + 130, 0x10);
+	test_file_flip_byte(img.path, 130, 0x10); /* nblocks field of the primary */
+	test_file_flip_byte(img.path, sb.backup_blkno * sb.block_size + 130, 0x10);
 	expect_refused(img.path, 0);
 }
 END_TEST
@@ -367,7 +361,8 @@ START_TEST(damaged_checkpoints_are_refused_cleanly)
 	fs = NULL;
 	/* Damage the stream of both areas (first stream block, in the payload). */
 	for (int area = 0; area < 2; area++)
-		mt_flip_byte(img.path, (sb.ckpt_start[area] + 1) * sb.block_size + 100, 0x01);
+		test_file_flip_byte(img.path, (sb.ckpt_start[area] + 1) * sb.block_size + 100,
+				    0x01);
 	expect_refused(img.path, 0);
 }
 END_TEST
@@ -397,7 +392,7 @@ START_TEST(damaged_newest_checkpoint_falls_back_to_the_other)
 
 		snprintf(path, sizeof(path), "%s.copy", img.path);
 		mt_copy_file(img.path, path);
-		mt_flip_byte(path, (sb.ckpt_start[area] + 1) * sb.block_size + 100, 0x01);
+		test_file_flip_byte(path, (sb.ckpt_start[area] + 1) * sb.block_size + 100, 0x01);
 		ck_assert_int_eq(meta_mount(path, NULL, &again), 0);
 		after = mt_dump(again);
 		mt_assert_same_dump(before, after);
@@ -467,11 +462,5 @@ static Suite *meta_mount_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(meta_mount_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(meta_mount_suite());
 }

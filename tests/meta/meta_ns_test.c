@@ -26,10 +26,7 @@ static struct meta_fs *fs;
 
 static void setup(void)
 {
-	struct pi_format fmt = mt_format_default();
-
-	mt_mkfs(&img, &fmt, IMG_BYTES, NULL);
-	fs = mt_mount(&img);
+	fs = mt_mkfs_mount(&img, IMG_BYTES);
 }
 
 static void teardown(void)
@@ -47,15 +44,9 @@ static void teardown(void)
 /* Unmount, mount, and require the same dump (and a valid state). */
 static void remount_same(void)
 {
-	char *before = mt_dump(fs), *after;
-
 	ck_assert_int_eq(meta_check(fs), 0);
-	fs = mt_remount(fs, &img);
-	after = mt_dump(fs);
-	mt_assert_same_dump(before, after);
+	fs = mt_remount_same(fs, &img);
 	ck_assert_int_eq(meta_check(fs), 0);
-	free(before);
-	free(after);
 }
 
 /* Drop without a checkpoint after a commit: the log alone must give the same dump. */
@@ -599,7 +590,7 @@ START_TEST(directory_with_100000_entries)
 	meta_unmount(fs);
 	mt_remove(&img);
 	{
-		struct pi_format fmt = mt_format_default();
+		struct pi_format fmt = test_format_default();
 
 		t0 = test_now();
 		mt_mkfs(&img, &fmt, 1ull << 30, NULL);
@@ -818,11 +809,5 @@ static Suite *meta_ns_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(meta_ns_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(meta_ns_suite());
 }

@@ -24,10 +24,7 @@ static struct meta_fs *fs;
 
 static void setup(void)
 {
-	struct pi_format fmt = mt_format_default();
-
-	mt_mkfs(&img, &fmt, 64ull << 20, NULL);
-	fs = mt_mount(&img);
+	fs = mt_mkfs_mount(&img, 64ull << 20);
 }
 
 static void teardown(void)
@@ -54,11 +51,11 @@ START_TEST(failed_log_write_makes_the_fs_read_only_and_keeps_durable_state)
 	fault.lba_last = (sb->log_start + sb->log_blocks) * (sb->block_size / 4096) - 1;
 	ck_assert_int_ge(ns_fault_add(meta_get_ns(fs), &fault), 0);
 	lost = mt_create(fs, ROOT, "lost");
-	mt_log_capture();
+	test_log_capture();
 	ck_assert_int_eq(meta_fsync(fs, lost, false), -EIO);
 	/* The namespace names the failed command, the journal what it was writing. */
-	ck_assert_uint_ge(mt_err_count(), 1);
-	ck_assert(strstr(mt_last_err(), "log write") != NULL);
+	ck_assert_uint_ge(test_log_errors(), 1);
+	ck_assert(strstr(test_log_last_error(), "log write") != NULL);
 	ck_assert(meta_is_read_only(fs));
 	ck_assert_int_eq(meta_create(fs, ROOT, "x", 0644, NULL, NULL), -EROFS);
 	ck_assert_int_eq(meta_setxattr(fs, kept, "user.a", "1", 1, 0), -EROFS);
@@ -176,7 +173,7 @@ START_TEST(concurrent_operations_leave_a_consistent_replayable_state)
 {
 	uint64_t seed = test_seed("concurrent_operations");
 	struct worker w[4];
-	char name[16], *before, *after;
+	char name[16];
 
 	for (int i = 0; i < 4; i++) {
 		snprintf(name, sizeof(name), "d%d", i);
@@ -191,12 +188,7 @@ START_TEST(concurrent_operations_leave_a_consistent_replayable_state)
 		ck_assert_int_eq(w[i].errors, 0);
 	}
 	ck_assert_int_eq(meta_check(fs), 0);
-	before = mt_dump(fs);
-	fs = mt_remount(fs, &img);
-	after = mt_dump(fs);
-	mt_assert_same_dump(before, after);
-	free(before);
-	free(after);
+	fs = mt_remount_same(fs, &img);
 }
 END_TEST
 
@@ -216,11 +208,5 @@ static Suite *meta_stress_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(meta_stress_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(meta_stress_suite());
 }

@@ -1,47 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mt_fs.c - image files, mount helpers, dumps and log capture for the metadata suites.
+ * mt_fs.c - image files, mount helpers and dumps for the metadata suites.
  */
 #include "tests/meta/mt_fs.h"
 
 #include <check.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/log.h"
-
-struct pi_format mt_format_default(void)
-{
-	return (struct pi_format){
-		.lba_size = 4096,
-		.md_size = 8,
-		.type = PI_TYPE_1,
-		.guard = PI_GUARD_16,
-		.layout = PI_MD_SEPARATE,
-	};
-}
-
 void mt_mkfs(struct mt_image *img, const struct pi_format *fmt, uint64_t bytes,
 	     const struct meta_mkfs_params *p)
 {
-	const char *dir = getenv("META_TEST_DIR") ? getenv("META_TEST_DIR") : "/var/tmp";
-	struct ns_options o = {.format = fmt};
 	struct ns *ns;
-	int fd;
 
 	img->fmt = *fmt;
-	snprintf(img->path, sizeof(img->path), "%s/gfs-meta-test-XXXXXX", dir);
-	fd = mkstemp(img->path);
-	ck_assert_msg(fd >= 0, "mkstemp %s", img->path);
 	img->nlb = bytes / (fmt->lba_size + fmt->md_size);
-	ck_assert_int_eq(ftruncate(fd, (off_t)(img->nlb * (fmt->lba_size + fmt->md_size))), 0);
-	close(fd);
-	ck_assert_int_eq(ns_open(img->path, &o, &ns), 0);
+	test_make_image("META_TEST_DIR", "gfs-meta-test", fmt, img->nlb, img->path,
+			sizeof(img->path));
+	ns = test_ns_open(img->path, fmt, false);
 	ck_assert_int_eq(meta_mkfs(ns, p, NULL), 0);
 	ns_close(ns);
 }
@@ -49,6 +29,14 @@ void mt_mkfs(struct mt_image *img, const struct pi_format *fmt, uint64_t bytes,
 void mt_remove(struct mt_image *img)
 {
 	unlink(img->path);
+}
+
+struct meta_fs *mt_mkfs_mount(struct mt_image *img, uint64_t bytes)
+{
+	struct pi_format fmt = test_format_default();
+
+	mt_mkfs(img, &fmt, bytes, NULL);
+	return mt_mount(img);
 }
 
 struct meta_fs *mt_mount(const struct mt_image *img)
@@ -64,6 +52,18 @@ struct meta_fs *mt_remount(struct meta_fs *fs, const struct mt_image *img)
 {
 	ck_assert_int_eq(meta_unmount(fs), 0);
 	return mt_mount(img);
+}
+
+struct meta_fs *mt_remount_same(struct meta_fs *fs, const struct mt_image *img)
+{
+	char *before = mt_dump(fs), *after;
+
+	fs = mt_remount(fs, img);
+	after = mt_dump(fs);
+	mt_assert_same_dump(before, after);
+	free(before);
+	free(after);
+	return fs;
 }
 
 char *mt_dump(struct meta_fs *fs)
@@ -92,18 +92,6 @@ void mt_assert_same_dump(const char *a, const char *b)
 		pb++;
 	}
 	ck_abort_msg("dumps differ at line %zu:\n  before: %.200s\n  after:  %.200s", line, a, b);
-}
-
-void mt_flip_byte(const char *path, uint64_t off, uint8_t mask)
-{
-	int fd = open(path, O_RDWR);
-	uint8_t b;
-
-	ck_assert(fd >= 0);
-	ck_assert_int_eq(pread(fd, &b, 1, (off_t)off), 1);
-	b ^= mask;
-	ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)off), 1);
-	close(fd);
 }
 
 void mt_read_file(const char *path, void **buf, size_t *len)
@@ -135,57 +123,25 @@ void mt_copy_file(const char *from, const char *to)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
-static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned errs;
-static char last_err[512];
-
-static void mt_hook(enum gfs_log_level level, const char *line, void *arg)
+static uint64_t mt_make(struct meta_fs *fs, uint64_t dir, const char *name, bool directory)
 {
-	if (level != GFS_LOG_ERR)
-		return;
-	pthread_mutex_lock(&cap_lock);
-	errs++;
-	snprintf(last_err, sizeof(last_err), "%s", line);
-	pthread_mutex_unlock(&cap_lock);
-}
+	struct meta_attr a;
+	int ret = directory ? meta_mkdir(fs, dir, name, 0755, NULL, &a)
+			    : meta_create(fs, dir, name, 0644, NULL, &a);
 
-void mt_log_capture(void)
-{
-	pthread_mutex_lock(&cap_lock);
-	errs = 0;
-	last_err[0] = 0;
-	pthread_mutex_unlock(&cap_lock);
-	gfs_log_set_hook(mt_hook, NULL);
-}
-
-unsigned mt_err_count(void)
-{
-	return errs;
-}
-
-const char *mt_last_err(void)
-{
-	return last_err;
+	ck_assert_msg(ret == 0, "%s %s: %d", directory ? "mkdir" : "create", name, ret);
+	meta_forget(fs, a.ino, 1);
+	return a.ino;
 }
 
 uint64_t mt_create(struct meta_fs *fs, uint64_t dir, const char *name)
 {
-	struct meta_attr a;
-	int ret = meta_create(fs, dir, name, 0644, NULL, &a);
-
-	ck_assert_msg(ret == 0, "create %s: %d", name, ret);
-	meta_forget(fs, a.ino, 1);
-	return a.ino;
+	return mt_make(fs, dir, name, false);
 }
 
 uint64_t mt_mkdir(struct meta_fs *fs, uint64_t dir, const char *name)
 {
-	struct meta_attr a;
-	int ret = meta_mkdir(fs, dir, name, 0755, NULL, &a);
-
-	ck_assert_msg(ret == 0, "mkdir %s: %d", name, ret);
-	meta_forget(fs, a.ino, 1);
-	return a.ino;
+	return mt_make(fs, dir, name, true);
 }
 
 uint64_t mt_lookup(struct meta_fs *fs, uint64_t dir, const char *name)

@@ -82,17 +82,7 @@ struct model {
 
 static size_t model_lower(const struct model *m, uint64_t key)
 {
-	size_t lo = 0, hi = m->nr;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (m->keys[mid] < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return test_lower_bound(m->keys, m->nr, key);
 }
 
 static void model_insert(struct model *m, uint64_t key)
@@ -370,8 +360,6 @@ int main(void)
 {
 	Suite *s = suite_create("rbtree");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, empty_tree_has_no_nodes_and_validates);
@@ -381,9 +369,5 @@ int main(void)
 	tcase_add_test(tc, insert_next_places_nodes_by_position_without_keys);
 	tcase_add_test(tc, check_reports_broken_colour_order_and_parent_links);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

@@ -61,7 +61,7 @@ static int cut_iovecs(uint8_t *base, size_t len, struct iovec *iov, int iovcnt)
 
 	for (int i = 0; i < iovcnt; i++) {
 		size_t left = len - done;
-		size_t take = i == iovcnt - 1 ? left : (left ? nst_rand() % (left / 2 + 1) : 0);
+		size_t take = i == iovcnt - 1 ? left : (left ? test_rand() % (left / 2 + 1) : 0);
 
 		iov[i] = (struct iovec){base + done, take};
 		done += take;
@@ -71,7 +71,7 @@ static int cut_iovecs(uint8_t *base, size_t len, struct iovec *iov, int iovcnt)
 
 START_TEST(split_request_round_trips_with_iovecs_cut_anywhere)
 {
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	const uint32_t nlb = 896; /* 3.5 MiB: four pieces, the last one partial */
 	struct ns_pi_params pi = nst_pi(100, 0xA, PI_CHECK_ALL);
 	struct nst_buf buf, back;
@@ -82,8 +82,7 @@ START_TEST(split_request_round_trips_with_iovecs_cut_anywhere)
 
 	nst_seed("split_request_round_trips_with_iovecs_cut_anywhere");
 	counter_init(&c);
-	nst_make_image(&fmt, 2048, path, sizeof(path));
-	ns = nst_open(path, &fmt, true);
+	ns = nst_open_new(&fmt, 2048, true, path, sizeof(path));
 	nst_buf_alloc(&buf, &fmt, nlb);
 	nst_buf_alloc(&back, &fmt, nlb);
 	nst_buf_fill(&buf, &fmt, 100, 0xA);
@@ -124,7 +123,7 @@ END_TEST
 /* k = 1..4: every kth piece fails; a 6-piece request fails once, whatever piece it was. */
 START_TEST(failing_piece_fails_the_whole_request_once)
 {
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	const uint32_t nlb = 6 * 256;
 	struct ns_fault f = {.kind = NS_FAULT_IO_ERROR,
 			     .nth = (uint64_t)_i + 1,
@@ -139,8 +138,7 @@ START_TEST(failing_piece_fails_the_whole_request_once)
 
 	nst_seed("failing_piece_fails_the_whole_request_once");
 	counter_init(&c);
-	nst_make_image(&fmt, nlb, path, sizeof(path));
-	ns = nst_open(path, &fmt, false);
+	ns = nst_open_new(&fmt, nlb, false, path, sizeof(path));
 	nst_buf_alloc(&buf, &fmt, nlb);
 	memset(buf.data, 0x5A, (size_t)nlb * 4096);
 	memset(buf.md, 0, (size_t)nlb * 8);
@@ -206,7 +204,7 @@ static void *qd_submit_all(void *arg)
 
 START_TEST(queue_depth_256_concurrent_from_two_threads)
 {
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	static struct qd_thread w[2], r[2];
 	struct counter c;
 	pthread_t tid[2];
@@ -216,7 +214,7 @@ START_TEST(queue_depth_256_concurrent_from_two_threads)
 	nst_seed("queue_depth_256_concurrent_from_two_threads");
 	counter_init(&c);
 	nst_make_image(&fmt, 2 * PER_THREAD, path, sizeof(path));
-	ns = nst_open(path, &fmt, true);
+	ns = test_ns_open(path, &fmt, true);
 	for (int t = 0; t < 2; t++) {
 		w[t] = (struct qd_thread){
 			.ns = ns, .fmt = &fmt, .first_lba = (uint64_t)t * PER_THREAD, .c = &c};
@@ -278,13 +276,12 @@ static void chain_end_io(struct ns_request *rq)
 
 START_TEST(end_io_may_submit_from_the_completion_thread)
 {
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_NONE, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_NONE, PI_GUARD_16, false);
 	struct chain ch = {.left = 500};
 	char path[256];
 	struct ns_stats st;
 
-	nst_make_image(&fmt, 64, path, sizeof(path));
-	ch.ns = nst_open(path, &fmt, false);
+	ch.ns = nst_open_new(&fmt, 64, false, path, sizeof(path));
 	counter_init(&ch.done);
 	ck_assert_int_eq(posix_memalign((void **)&ch.data, 4096, 4096), 0);
 	memset(ch.data, 0x11, 4096);
@@ -310,7 +307,7 @@ END_TEST
 
 START_TEST(close_waits_for_requests_in_flight)
 {
-	struct pi_format fmt = nst_format(512, 0, PI_TYPE_NONE, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(512, 0, PI_TYPE_NONE, PI_GUARD_16, false);
 	struct ns_request rq[64];
 	struct iovec iov[64];
 	struct counter c;
@@ -319,8 +316,7 @@ START_TEST(close_waits_for_requests_in_flight)
 	struct ns *ns;
 
 	counter_init(&c);
-	nst_make_image(&fmt, 64, path, sizeof(path));
-	ns = nst_open(path, &fmt, false);
+	ns = nst_open_new(&fmt, 64, false, path, sizeof(path));
 	ck_assert_int_eq(posix_memalign((void **)&data, 4096, 64 * 512), 0);
 	for (int i = 0; i < 64; i++) {
 		iov[i] = (struct iovec){data + i * 512, 512};
@@ -342,14 +338,13 @@ END_TEST
 
 START_TEST(submit_wait_refuses_a_request_with_end_io)
 {
-	struct pi_format fmt = nst_format(512, 0, PI_TYPE_NONE, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(512, 0, PI_TYPE_NONE, PI_GUARD_16, false);
 	struct ns_request rq = {.op = NS_OP_FLUSH, .end_io = counter_end_io};
 	struct ns_request no_end_io = {.op = NS_OP_FLUSH};
 	char path[256];
 	struct ns *ns;
 
-	nst_make_image(&fmt, 8, path, sizeof(path));
-	ns = nst_open(path, &fmt, false);
+	ns = nst_open_new(&fmt, 8, false, path, sizeof(path));
 	ck_assert_int_eq(ns_submit_wait(ns, &rq), -EINVAL);
 	ck_assert_int_eq(ns_submit(ns, &no_end_io), -EINVAL);
 	ns_close(ns);
@@ -390,15 +385,14 @@ static void *sync_worker_run(void *arg)
 
 START_TEST(sync_io_from_four_threads)
 {
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_NONE, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_NONE, PI_GUARD_16, false);
 	struct sync_worker w[4];
 	pthread_t tid[4];
 	struct ns_stats st;
 	char path[256];
 	struct ns *ns;
 
-	nst_make_image(&fmt, 64, path, sizeof(path));
-	ns = nst_open(path, &fmt, false);
+	ns = nst_open_new(&fmt, 64, false, path, sizeof(path));
 	for (int t = 0; t < 4; t++) {
 		w[t] = (struct sync_worker){.ns = ns, .fmt = &fmt, .first_lba = (uint64_t)t * 16};
 		ck_assert_int_eq(pthread_create(&tid[t], NULL, sync_worker_run, &w[t]), 0);
@@ -434,11 +428,5 @@ static Suite *ns_engine_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ns_engine_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(ns_engine_suite());
 }

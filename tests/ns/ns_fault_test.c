@@ -25,9 +25,8 @@ struct fixture {
 
 static void fixture_open(struct fixture *fx, bool strict)
 {
-	fx->fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
-	nst_make_image(&fx->fmt, NLB, fx->path, sizeof(fx->path));
-	fx->ns = nst_open(fx->path, &fx->fmt, strict);
+	fx->fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	fx->ns = nst_open_new(&fx->fmt, NLB, strict, fx->path, sizeof(fx->path));
 	nst_buf_alloc(&fx->buf, &fx->fmt, 16);
 	nst_buf_alloc(&fx->back, &fx->fmt, 16);
 }
@@ -107,15 +106,9 @@ START_TEST(bit_flip_on_write_damages_the_file_not_the_buffer)
 	ck_assert_uint_eq(ns_fault_fired(fx.ns, 0), 1);
 	ck_assert_int_eq(write_blocks(&fx, 20, 4, 0x42), 0);
 	ns_close(fx.ns);
-	fx.ns = nst_open(fx.path, &fx.fmt, true);
-	struct iovec iov = {fx.back.data, 8 * 4096};
-	struct ns_request rq = {.op = NS_OP_READ,
-				.slba = 8,
-				.nlb = 8,
-				.iov = &iov,
-				.iovcnt = 1,
-				.md = fx.back.md,
-				.pi = pi};
+	fx.ns = test_ns_open(fx.path, &fx.fmt, true);
+	struct iovec iov;
+	struct ns_request rq = nst_request(NS_OP_READ, 8, 8, &fx.back, 4096, &iov, &pi);
 	ck_assert_int_eq(ns_submit_wait(fx.ns, &rq), -EIO);
 	ck_assert_uint_eq(rq.pi_error.lba, ev.lba);
 	ck_assert_int_eq(rq.pi_error.tag, flip_tags[_i]);
@@ -141,14 +134,7 @@ START_TEST(bit_flip_on_read_damages_what_the_caller_gets)
 	ns_fault_set_seed(fx.ns, nst_seed("bit_flip_on_read"));
 	ck_assert_int_eq(write_blocks(&fx, 0, 8, 0x7), 0);
 	ck_assert_int_eq(ns_fault_add(fx.ns, &f), 0);
-	iov = (struct iovec){fx.back.data, 8 * 4096};
-	rq = (struct ns_request){.op = NS_OP_READ,
-				 .slba = 0,
-				 .nlb = 8,
-				 .iov = &iov,
-				 .iovcnt = 1,
-				 .md = fx.back.md,
-				 .pi = pi};
+	rq = nst_request(NS_OP_READ, 0, 8, &fx.back, 4096, &iov, &pi);
 	ck_assert_int_eq(ns_submit_wait(fx.ns, &rq), -EIO);
 	ck_assert_uint_eq(rq.pi_error.lba, 3);
 	ck_assert_int_eq(rq.pi_error.tag, flip_tags[_i]);
@@ -285,9 +271,9 @@ START_TEST(io_error_on_the_nth_command)
 	ck_assert_int_eq(write_blocks(&fx, 0, 1, 0), 0);
 	ck_assert_int_eq(ns_read_sync(fx.ns, 0, 1, fx.back.data, fx.back.md, &pi), 0);
 	ck_assert_int_eq(write_blocks(&fx, 1, 1, 0), 0);
-	nst_log_capture();
+	test_log_capture();
 	ck_assert_int_eq(write_blocks(&fx, 2, 1, 0), -EIO);
-	ck_assert_uint_eq(nst_log_lines(), 1);
+	ck_assert_uint_eq(test_log_errors(), 1);
 	nst_raw_read(fx.path, &fx.fmt, NLB, 2, raw, NULL);
 	ck_assert_mem_eq(raw, zeros, 4096);
 	ck_assert_int_eq(write_blocks(&fx, 3, 1, 0), 0);
@@ -373,11 +359,5 @@ static Suite *ns_fault_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ns_fault_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(ns_fault_suite());
 }

@@ -38,22 +38,10 @@ static const struct layout_case layout_cases[] = {
 	{4096, 64, PI_GUARD_16, true, 133120, 32, 3, 12288, 131264},
 };
 
-static void make_sized_image(char *path, size_t size, uint64_t bytes)
-{
-	const char *dir = getenv("NS_TEST_DIR") ? getenv("NS_TEST_DIR") : "/var/tmp";
-	int fd;
-
-	snprintf(path, size, "%s/ns-test-XXXXXX", dir);
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, (off_t)bytes), 0);
-	close(fd);
-}
-
 START_TEST(layout_matches_qemu_offsets)
 {
 	const struct layout_case *c = &layout_cases[_i];
-	struct pi_format fmt = nst_format(c->lba, c->md, PI_TYPE_1, c->guard, c->pi_first);
+	struct pi_format fmt = test_format(c->lba, c->md, PI_TYPE_1, c->guard, c->pi_first);
 	struct nst_buf buf, back;
 	uint8_t raw_data[4096], raw_md[64];
 	char path[256];
@@ -61,8 +49,8 @@ START_TEST(layout_matches_qemu_offsets)
 	int fd;
 
 	nst_seed("layout_matches_qemu_offsets");
-	make_sized_image(path, sizeof(path), c->image_size);
-	ns = nst_open(path, &fmt, true);
+	test_make_file("NS_TEST_DIR", "ns-test", c->image_size, path, sizeof(path));
+	ns = test_ns_open(path, &fmt, true);
 	ck_assert_uint_eq(ns_get_format(ns)->nlb, c->nlb);
 	nst_buf_alloc(&buf, &fmt, 3);
 	nst_buf_alloc(&back, &fmt, 3);
@@ -93,39 +81,30 @@ START_TEST(layout_matches_qemu_offsets)
 }
 END_TEST
 
-static bool all_bytes(const uint8_t *p, size_t len, uint8_t v)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != v)
-			return false;
-	return true;
-}
-
 START_TEST(never_written_blocks_read_ff_metadata)
 {
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct ns_pi_params pi = nst_pi(0, 0x77, PI_CHECK_ALL);
 	struct nst_buf buf;
 	char path[256];
 	struct ns *ns;
 
 	nst_seed("never_written_blocks_read_ff_metadata");
-	nst_make_image(&fmt, 64, path, sizeof(path));
-	ns = nst_open(path, &fmt, true);
+	ns = nst_open_new(&fmt, 64, true, path, sizeof(path));
 	nst_buf_alloc(&buf, &fmt, 64);
 	/* A fresh sparse image: zeros everywhere on disk, escaped PI through the namespace. */
 	ck_assert_int_eq(ns_read_sync(ns, 0, 64, buf.data, buf.md, &pi), 0);
-	ck_assert(all_bytes(buf.data, 64 * 4096, 0));
-	ck_assert(all_bytes(buf.md, 64 * 8, 0xFF));
+	ck_assert(test_all_bytes(buf.data, 64 * 4096, 0));
+	ck_assert(test_all_bytes(buf.md, 64 * 8, 0xFF));
 	/* Write blocks 8..15; 0..7 and 16.. stay never-written. */
 	nst_buf_fill(&buf, &fmt, 8, 0x77);
 	pi = nst_pi(8, 0x77, PI_CHECK_ALL);
 	ck_assert_int_eq(ns_write_sync(ns, 8, 8, buf.data, buf.md, &pi), 0);
 	pi = nst_pi(0, 0x77, PI_CHECK_ALL);
 	ck_assert_int_eq(ns_read_sync(ns, 0, 64, buf.data, buf.md, &pi), 0);
-	ck_assert(all_bytes(buf.md, 8 * 8, 0xFF));
-	ck_assert(!all_bytes(buf.md + 8 * 8, 8 * 8, 0xFF));
-	ck_assert(all_bytes(buf.md + 16 * 8, 48 * 8, 0xFF));
+	ck_assert(test_all_bytes(buf.md, 8 * 8, 0xFF));
+	ck_assert(!test_all_bytes(buf.md + 8 * 8, 8 * 8, 0xFF));
+	ck_assert(test_all_bytes(buf.md + 16 * 8, 48 * 8, 0xFF));
 	nst_buf_free(&buf);
 	ns_close(ns);
 	unlink(path);
@@ -135,14 +114,13 @@ END_TEST
 /* The rule is about holes, not zeros: written zero metadata reads back as zeros. */
 START_TEST(written_zero_metadata_is_not_escaped)
 {
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct ns_pi_params pi = nst_pi(0, 0, PI_CHECK_ALL);
 	struct nst_buf buf;
 	char path[256];
 	struct ns *ns;
 
-	nst_make_image(&fmt, 16, path, sizeof(path));
-	ns = nst_open(path, &fmt, true);
+	ns = nst_open_new(&fmt, 16, true, path, sizeof(path));
 	nst_buf_alloc(&buf, &fmt, 1);
 	/* LBA 0, zero data, app 0: guard 0, app 0, ref 0 is a valid all-zero tuple. */
 	memset(buf.data, 0, 4096);
@@ -150,7 +128,7 @@ START_TEST(written_zero_metadata_is_not_escaped)
 	ck_assert_int_eq(ns_write_sync(ns, 0, 1, buf.data, buf.md, &pi), 0);
 	memset(buf.md, 0xAA, 8);
 	ck_assert_int_eq(ns_read_sync(ns, 0, 1, buf.data, buf.md, &pi), 0);
-	ck_assert(all_bytes(buf.md, 8, 0));
+	ck_assert(test_all_bytes(buf.md, 8, 0));
 	nst_buf_free(&buf);
 	ns_close(ns);
 	unlink(path);
@@ -166,7 +144,7 @@ static int submit_simple(struct ns *ns, enum ns_op op, uint64_t slba, uint32_t n
 
 START_TEST(write_zeroes_and_deallocate_read_zeros_and_ff)
 {
-	struct pi_format fmt = nst_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct ns_pi_params pi = nst_pi(0, 0x5, PI_CHECK_ALL);
 	uint8_t raw_md[8];
 	struct nst_buf buf;
@@ -174,24 +152,23 @@ START_TEST(write_zeroes_and_deallocate_read_zeros_and_ff)
 	struct ns *ns;
 
 	nst_seed("write_zeroes_and_deallocate_read_zeros_and_ff");
-	nst_make_image(&fmt, 256, path, sizeof(path));
-	ns = nst_open(path, &fmt, true);
+	ns = nst_open_new(&fmt, 256, true, path, sizeof(path));
 	nst_buf_alloc(&buf, &fmt, 256);
 	nst_buf_fill(&buf, &fmt, 0, 0x5);
 	ck_assert_int_eq(ns_write_sync(ns, 0, 256, buf.data, buf.md, &pi), 0);
 	ck_assert_int_eq(submit_simple(ns, NS_OP_WRITE_ZEROES, 16, 16), 0);
 	ck_assert_int_eq(submit_simple(ns, NS_OP_DEALLOCATE, 100, 3), 0);
 	ck_assert_int_eq(ns_read_sync(ns, 0, 256, buf.data, buf.md, &pi), 0);
-	ck_assert(all_bytes(buf.data + 16 * 512, 16 * 512, 0));
-	ck_assert(all_bytes(buf.md + 16 * 8, 16 * 8, 0xFF));
-	ck_assert(all_bytes(buf.data + 100 * 512, 3 * 512, 0));
-	ck_assert(all_bytes(buf.md + 100 * 8, 3 * 8, 0xFF));
-	ck_assert(!all_bytes(buf.md + 15 * 8, 8, 0xFF));
-	ck_assert(!all_bytes(buf.md + 32 * 8, 8, 0xFF));
-	ck_assert(!all_bytes(buf.md + 103 * 8, 8, 0xFF));
+	ck_assert(test_all_bytes(buf.data + 16 * 512, 16 * 512, 0));
+	ck_assert(test_all_bytes(buf.md + 16 * 8, 16 * 8, 0xFF));
+	ck_assert(test_all_bytes(buf.data + 100 * 512, 3 * 512, 0));
+	ck_assert(test_all_bytes(buf.md + 100 * 8, 3 * 8, 0xFF));
+	ck_assert(!test_all_bytes(buf.md + 15 * 8, 8, 0xFF));
+	ck_assert(!test_all_bytes(buf.md + 32 * 8, 8, 0xFF));
+	ck_assert(!test_all_bytes(buf.md + 103 * 8, 8, 0xFF));
 	/* On disk too: the metadata region holds the escape, whatever the hole rule says. */
 	nst_raw_read(path, &fmt, 256, 101, NULL, raw_md);
-	ck_assert(all_bytes(raw_md, 8, 0xFF));
+	ck_assert(test_all_bytes(raw_md, 8, 0xFF));
 	nst_buf_free(&buf);
 	ns_close(ns);
 	unlink(path);
@@ -200,7 +177,7 @@ END_TEST
 
 START_TEST(flush_and_fua_write_reach_the_file)
 {
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct ns_pi_params pi = nst_pi(3, 0x9, PI_CHECK_ALL);
 	uint8_t raw[4096], raw_md[8];
 	struct nst_buf buf;
@@ -208,21 +185,14 @@ START_TEST(flush_and_fua_write_reach_the_file)
 	struct ns *ns;
 
 	nst_seed("flush_and_fua_write_reach_the_file");
-	nst_make_image(&fmt, 16, path, sizeof(path));
-	ns = nst_open(path, &fmt, false);
+	ns = nst_open_new(&fmt, 16, false, path, sizeof(path));
 	ck_assert(ns_get_format(ns)->volatile_cache);
 	ck_assert_uint_eq(ns_get_format(ns)->max_transfer, 1u << 20);
 	nst_buf_alloc(&buf, &fmt, 1);
 	nst_buf_fill(&buf, &fmt, 3, 0x9);
-	struct iovec iov = {buf.data, 4096};
-	struct ns_request rq = {.op = NS_OP_WRITE,
-				.slba = 3,
-				.nlb = 1,
-				.iov = &iov,
-				.iovcnt = 1,
-				.md = buf.md,
-				.pi = pi,
-				.fua = true};
+	struct iovec iov;
+	struct ns_request rq = nst_request(NS_OP_WRITE, 3, 1, &buf, 4096, &iov, &pi);
+	rq.fua = true;
 	ck_assert_int_eq(ns_submit_wait(ns, &rq), 0);
 	ck_assert_int_eq(ns_flush_sync(ns), 0);
 	nst_raw_read(path, &fmt, 16, 3, raw, raw_md);
@@ -236,15 +206,14 @@ END_TEST
 
 START_TEST(stats_count_requests_per_op)
 {
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct ns_pi_params pi = nst_pi(0, 0, 0);
 	struct ns_stats st;
 	struct nst_buf buf;
 	char path[256];
 	struct ns *ns;
 
-	nst_make_image(&fmt, 1024, path, sizeof(path));
-	ns = nst_open(path, &fmt, false);
+	ns = nst_open_new(&fmt, 1024, false, path, sizeof(path));
 	ns_get_stats(ns, &st);
 	ck_assert_uint_eq(st.reads + st.writes + st.flushes + st.bytes_read + st.bytes_written, 0);
 	nst_buf_alloc(&buf, &fmt, 512);
@@ -275,7 +244,7 @@ END_TEST
 /* Buffers O_DIRECT would refuse take the buffered descriptor instead of failing. */
 START_TEST(unaligned_and_split_iovecs_round_trip)
 {
-	struct pi_format fmt = nst_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct ns_pi_params pi = nst_pi(40, 0x3, PI_CHECK_ALL);
 	struct nst_buf buf;
 	uint8_t *odd = malloc(32 * 512 + 1), *back = malloc(32 * 512 + 3);
@@ -284,8 +253,7 @@ START_TEST(unaligned_and_split_iovecs_round_trip)
 	struct ns *ns;
 
 	nst_seed("unaligned_and_split_iovecs_round_trip");
-	nst_make_image(&fmt, 128, path, sizeof(path));
-	ns = nst_open(path, &fmt, true);
+	ns = nst_open_new(&fmt, 128, true, path, sizeof(path));
 	nst_buf_alloc(&buf, &fmt, 32);
 	nst_buf_fill(&buf, &fmt, 40, 0x3);
 	memcpy(odd + 1, buf.data, 32 * 512);
@@ -313,7 +281,7 @@ END_TEST
 
 START_TEST(bad_input_gets_errno_and_one_log_line)
 {
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct ns_options ro = {.format = &fmt, .read_only = true};
 	struct ns_options noformat = {.format = NULL};
 	struct ns_pi_params pi = nst_pi(0, 0, 0);
@@ -321,36 +289,35 @@ START_TEST(bad_input_gets_errno_and_one_log_line)
 	char path[256], tiny[256];
 	struct ns *ns, *rons, *none = NULL;
 
-	nst_make_image(&fmt, 16, path, sizeof(path));
-	ns = nst_open(path, &fmt, false);
+	ns = nst_open_new(&fmt, 16, false, path, sizeof(path));
 	nst_buf_alloc(&buf, &fmt, 2);
 	memset(buf.data, 0, 2 * 4096);
 	memset(buf.md, 0, 16);
-	nst_log_capture();
+	test_log_capture();
 	ck_assert_int_eq(ns_read_sync(ns, 0, 0, buf.data, buf.md, &pi), -EINVAL);
-	ck_assert_uint_eq(nst_log_lines(), 1);
+	ck_assert_uint_eq(test_log_errors(), 1);
 	ck_assert_int_eq(ns_read_sync(ns, 15, 2, buf.data, buf.md, &pi), -ERANGE);
-	ck_assert_uint_eq(nst_log_lines(), 2);
+	ck_assert_uint_eq(test_log_errors(), 2);
 	ck_assert_int_eq(ns_read_sync(ns, UINT64_MAX, 1, buf.data, buf.md, &pi), -ERANGE);
-	ck_assert_uint_eq(nst_log_lines(), 3);
+	ck_assert_uint_eq(test_log_errors(), 3);
 	ck_assert_int_eq(ns_write_sync(ns, 0, 1, buf.data, NULL, &pi), -EINVAL);
-	ck_assert_uint_eq(nst_log_lines(), 4);
-	ck_assert_ptr_nonnull(strstr(nst_log_last(), path));
+	ck_assert_uint_eq(test_log_errors(), 4);
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), path));
 	ck_assert_int_eq(ns_open(path, &ro, &rons), 0);
 	ck_assert_int_eq(ns_write_sync(rons, 0, 1, buf.data, buf.md, &pi), -EROFS);
 	ck_assert_int_eq(submit_simple(rons, NS_OP_DEALLOCATE, 0, 1), -EROFS);
-	ck_assert_uint_eq(nst_log_lines(), 6);
+	ck_assert_uint_eq(test_log_errors(), 6);
 	ck_assert_int_eq(ns_read_sync(rons, 0, 1, buf.data, buf.md, &pi), 0);
 	ns_close(rons);
 	ck_assert_int_eq(ns_open("/nonexistent/guardfs.img", &ro, &none), -ENOENT);
-	ck_assert_uint_eq(nst_log_lines(), 7);
+	ck_assert_uint_eq(test_log_errors(), 7);
 	ck_assert_int_eq(ns_open("/dev/null", &ro, &none), -ENODEV);
-	ck_assert_uint_eq(nst_log_lines(), 8);
+	ck_assert_uint_eq(test_log_errors(), 8);
 	ck_assert_int_eq(ns_open(path, &noformat, &none), -EINVAL);
-	ck_assert_uint_eq(nst_log_lines(), 9);
-	make_sized_image(tiny, sizeof(tiny), 4000);
+	ck_assert_uint_eq(test_log_errors(), 9);
+	test_make_file("NS_TEST_DIR", "ns-test", 4000, tiny, sizeof(tiny));
 	ck_assert_int_eq(ns_open(tiny, &ro, &none), -EINVAL);
-	ck_assert_uint_eq(nst_log_lines(), 10);
+	ck_assert_uint_eq(test_log_errors(), 10);
 	ck_assert_ptr_null(none);
 	nst_buf_free(&buf);
 	ns_close(ns);
@@ -362,15 +329,15 @@ END_TEST
 START_TEST(unsupported_format_is_refused)
 {
 	/* 64-bit guard needs 16 bytes of metadata. */
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_64, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_64, false);
 	struct ns_options opts = {.format = &fmt};
 	char path[256];
 	struct ns *ns = NULL;
 
 	nst_make_image(&fmt, 16, path, sizeof(path));
-	nst_log_capture();
+	test_log_capture();
 	ck_assert_int_eq(ns_open(path, &opts, &ns), -EINVAL);
-	ck_assert_uint_eq(nst_log_lines(), 1);
+	ck_assert_uint_eq(test_log_errors(), 1);
 	ck_assert_ptr_null(ns);
 	unlink(path);
 }
@@ -398,11 +365,5 @@ static Suite *ns_file_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ns_file_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(ns_file_suite());
 }

@@ -43,7 +43,7 @@ static uint64_t field_offset(const struct pi_format *fmt, uint64_t nlb_total, ui
 {
 	uint32_t tuple = pi_tuple_size(fmt->guard), guard_len = fmt->guard == PI_GUARD_64 ? 8 : 2;
 	uint64_t pi =
-		nst_md_offset(fmt, nlb_total, lba) + (fmt->pi_first ? 0 : fmt->md_size - tuple);
+		test_md_offset(fmt, nlb_total, lba) + (fmt->pi_first ? 0 : fmt->md_size - tuple);
 
 	switch (field) {
 	case PI_FIELD_DATA:
@@ -57,22 +57,10 @@ static uint64_t field_offset(const struct pi_format *fmt, uint64_t nlb_total, ui
 	}
 }
 
-static void flip_raw_byte(const char *path, uint64_t off, uint8_t mask)
-{
-	int fd = open(path, O_RDWR);
-	uint8_t byte;
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(pread(fd, &byte, 1, (off_t)off), 1);
-	byte ^= mask;
-	ck_assert_int_eq(pwrite(fd, &byte, 1, (off_t)off), 1);
-	close(fd);
-}
-
 START_TEST(strict_read_detects_each_corruption)
 {
 	const struct corrupt_case *c = &corrupt_cases[_i];
-	struct pi_format fmt = nst_format(4096, c->md, PI_TYPE_1, c->guard, c->pi_first);
+	struct pi_format fmt = test_format(4096, c->md, PI_TYPE_1, c->guard, c->pi_first);
 	struct ns_pi_params pi = nst_pi(8, 0x4242, PI_CHECK_ALL);
 	uint64_t bad_lba;
 	struct ns_request rq;
@@ -82,30 +70,22 @@ START_TEST(strict_read_detects_each_corruption)
 	struct ns *ns;
 
 	nst_seed("strict_read_detects_each_corruption");
-	bad_lba = 8 + nst_rand() % 16;
-	nst_make_image(&fmt, 64, path, sizeof(path));
-	ns = nst_open(path, &fmt, true);
+	bad_lba = 8 + test_rand() % 16;
+	ns = nst_open_new(&fmt, 64, true, path, sizeof(path));
 	nst_buf_alloc(&buf, &fmt, 16);
 	nst_buf_fill(&buf, &fmt, 8, 0x4242);
 	ck_assert_int_eq(ns_write_sync(ns, 8, 16, buf.data, buf.md, &pi), 0);
 	/* Damage one byte from the host side, as a bad disk or a stray writer would. */
-	flip_raw_byte(path, field_offset(&fmt, 64, bad_lba, c->field),
-		      (uint8_t)(1u << (nst_rand() % 8)));
-	iov = (struct iovec){buf.data, 16 * 4096};
-	rq = (struct ns_request){.op = NS_OP_READ,
-				 .slba = 8,
-				 .nlb = 16,
-				 .iov = &iov,
-				 .iovcnt = 1,
-				 .md = buf.md,
-				 .pi = pi};
-	nst_log_capture();
+	test_file_flip_byte(path, field_offset(&fmt, 64, bad_lba, c->field),
+			    (uint8_t)(1u << (test_rand() % 8)));
+	rq = nst_request(NS_OP_READ, 8, 16, &buf, 4096, &iov, &pi);
+	test_log_capture();
 	ck_assert_int_eq(ns_submit_wait(ns, &rq), -EIO);
 	ck_assert_int_eq(rq.pi_error.tag, c->tag);
 	ck_assert_uint_eq(rq.pi_error.lba, bad_lba);
 	ck_assert_uint_eq(rq.pi_error.block, bad_lba - 8);
 	ck_assert_uint_ne(rq.pi_error.expected, rq.pi_error.found);
-	ck_assert_uint_eq(nst_log_lines(), 1);
+	ck_assert_uint_eq(test_log_errors(), 1);
 	/* The blocks before it are fine. */
 	if (bad_lba > 8)
 		ck_assert_int_eq(
@@ -118,7 +98,7 @@ END_TEST
 
 START_TEST(strict_write_with_bad_pi_is_refused_and_not_written)
 {
-	struct pi_format fmt = nst_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(512, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct ns_pi_params pi = nst_pi(32, 0x10, PI_CHECK_ALL);
 	uint8_t raw[512], raw_md[8], zeros[512] = {0};
 	enum pi_tag want[] = {PI_TAG_GUARD, PI_TAG_APP, PI_TAG_REF};
@@ -130,20 +110,12 @@ START_TEST(strict_write_with_bad_pi_is_refused_and_not_written)
 	struct ns *ns;
 
 	nst_seed("strict_write_with_bad_pi_is_refused_and_not_written");
-	nst_make_image(&fmt, 64, path, sizeof(path));
-	ns = nst_open(path, &fmt, true);
+	ns = nst_open_new(&fmt, 64, true, path, sizeof(path));
 	nst_buf_alloc(&buf, &fmt, 4);
 	for (int k = 0; k < 3; k++) {
 		nst_buf_fill(&buf, &fmt, 32, 0x10);
 		buf.md[2 * 8 + md_byte[k]] ^= 0x01; /* block 2 of 4: LBA 34 */
-		iov = (struct iovec){buf.data, 4 * 512};
-		rq = (struct ns_request){.op = NS_OP_WRITE,
-					 .slba = 32,
-					 .nlb = 4,
-					 .iov = &iov,
-					 .iovcnt = 1,
-					 .md = buf.md,
-					 .pi = pi};
+		rq = nst_request(NS_OP_WRITE, 32, 4, &buf, 512, &iov, &pi);
 		ck_assert_int_eq(ns_submit_wait(ns, &rq), -EIO);
 		ck_assert_int_eq(rq.pi_error.tag, want[k]);
 		ck_assert_uint_eq(rq.pi_error.lba, 34);
@@ -161,21 +133,20 @@ END_TEST
 
 START_TEST(strict_type1_ref_tag_must_be_the_lba)
 {
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct ns_pi_params pi = nst_pi(6, 0, PI_CHECK_ALL);
 	struct nst_buf buf;
 	char path[256];
 	struct ns *ns;
 
 	nst_seed("strict_type1_ref_tag_must_be_the_lba");
-	nst_make_image(&fmt, 16, path, sizeof(path));
-	ns = nst_open(path, &fmt, true);
+	ns = nst_open_new(&fmt, 16, true, path, sizeof(path));
 	nst_buf_alloc(&buf, &fmt, 1);
 	nst_buf_fill(&buf, &fmt, 5, 0);
-	nst_log_capture();
+	test_log_capture();
 	ck_assert_int_eq(ns_write_sync(ns, 5, 1, buf.data, buf.md, &pi), -EINVAL);
 	ck_assert_int_eq(ns_read_sync(ns, 5, 1, buf.data, buf.md, &pi), -EINVAL);
-	ck_assert_uint_eq(nst_log_lines(), 2);
+	ck_assert_uint_eq(test_log_errors(), 2);
 	nst_buf_free(&buf);
 	ns_close(ns);
 	unlink(path);
@@ -184,15 +155,14 @@ END_TEST
 
 START_TEST(strict_app_mask_and_escape_follow_nvme)
 {
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct ns_pi_params pi = nst_pi(2, 0x1200, PI_CHECK_ALL);
 	struct nst_buf buf;
 	char path[256];
 	struct ns *ns;
 
 	nst_seed("strict_app_mask_and_escape_follow_nvme");
-	nst_make_image(&fmt, 16, path, sizeof(path));
-	ns = nst_open(path, &fmt, true);
+	ns = nst_open_new(&fmt, 16, true, path, sizeof(path));
 	nst_buf_alloc(&buf, &fmt, 2);
 	nst_buf_fill(&buf, &fmt, 2, 0x1234);
 	/* Stored app 0x1234, expected 0x1200: equal under mask 0xFF00 only. */
@@ -217,15 +187,14 @@ END_TEST
 
 START_TEST(type3_ref_tag_is_not_checked)
 {
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_3, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_3, PI_GUARD_16, false);
 	struct ns_pi_params pi = nst_pi(0, 0x55, PI_CHECK_APP | PI_CHECK_GUARD);
 	struct nst_buf buf;
 	char path[256];
 	struct ns *ns;
 
 	nst_seed("type3_ref_tag_is_not_checked");
-	nst_make_image(&fmt, 16, path, sizeof(path));
-	ns = nst_open(path, &fmt, true);
+	ns = nst_open_new(&fmt, 16, true, path, sizeof(path));
 	nst_buf_alloc(&buf, &fmt, 4);
 	nst_buf_fill(&buf, &fmt, 0, 0x55);
 	buf.md[8 + 7] ^= 0x3;
@@ -241,15 +210,14 @@ END_TEST
 
 START_TEST(without_strict_nothing_is_checked)
 {
-	struct pi_format fmt = nst_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
 	struct ns_pi_params pi = nst_pi(0, 0x1, PI_CHECK_ALL);
 	struct nst_buf buf, back;
 	char path[256];
 	struct ns *ns;
 
 	nst_seed("without_strict_nothing_is_checked");
-	nst_make_image(&fmt, 16, path, sizeof(path));
-	ns = nst_open(path, &fmt, false);
+	ns = nst_open_new(&fmt, 16, false, path, sizeof(path));
 	nst_buf_alloc(&buf, &fmt, 2);
 	nst_buf_alloc(&back, &fmt, 2);
 	nst_buf_fill(&buf, &fmt, 0, 0x1);
@@ -283,11 +251,5 @@ static Suite *ns_strict_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ns_strict_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(ns_strict_suite());
 }

@@ -82,30 +82,30 @@ static void make_ops(void)
 {
 	for (int i = 0; i < OPS; i++) {
 		struct model_op *op = &ops[i];
-		uint64_t r = nst_rand() % 100;
+		uint64_t r = test_rand() % 100;
 
 		op->kind = r < 12 ? NS_WLOG_FLUSH : r < 17 ? NS_WLOG_ZEROES : NS_WLOG_WRITE;
-		op->nlb = op->kind == NS_WLOG_FLUSH ? 0 : 1 + (uint32_t)(nst_rand() % 6);
-		op->slba = op->kind == NS_WLOG_FLUSH ? 0 : nst_rand() % (NLB - op->nlb + 1);
+		op->nlb = op->kind == NS_WLOG_FLUSH ? 0 : 1 + (uint32_t)(test_rand() % 6);
+		op->slba = op->kind == NS_WLOG_FLUSH ? 0 : test_rand() % (NLB - op->nlb + 1);
 		if (op->kind != NS_WLOG_WRITE)
 			continue;
 		op->data = malloc((size_t)op->nlb * (LBA + MD));
 		for (size_t b = 0; b < (size_t)op->nlb * (LBA + MD); b++)
-			op->data[b] = (uint8_t)nst_rand();
+			op->data[b] = (uint8_t)test_rand();
 	}
 }
 
 /* The first OPS ops ran with the log on, after a logged-out prefix that is in the base copy. */
 static struct ns_wlog *record_run(char *path, char *base)
 {
-	struct pi_format fmt = nst_format(LBA, MD, PI_TYPE_NONE, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(LBA, MD, PI_TYPE_NONE, PI_GUARD_16, false);
 	struct ns_wlog *log;
 	struct nst_buf pre;
 	struct ns *ns;
 
 	nst_make_image(&fmt, NLB, path, 256);
 	snprintf(base, 256, "%s.base", path);
-	ns = nst_open(path, &fmt, false);
+	ns = test_ns_open(path, &fmt, false);
 	nst_buf_alloc(&pre, &fmt, 16);
 	nst_buf_fill(&pre, &fmt, 40, 0);
 	ck_assert_int_eq(ns_write_sync(ns, 40, 16, pre.data, pre.md, NULL), 0);
@@ -164,7 +164,7 @@ static void replay_exact(const struct ns_wlog *log, const char *base, const char
 	struct ns_wlog_replay_opts o = {.upto = upto,
 					.drop_unflushed = drop,
 					.reorder_unflushed = drop,
-					.seed = nst_rand()};
+					.seed = test_rand()};
 	static struct model got;
 
 	ck_assert_int_eq(ns_wlog_replay(log, base, out, &o), 0);
@@ -193,7 +193,7 @@ START_TEST(replay_at_every_flush_point_and_random_points_matches_the_model)
 	}
 	ck_assert_uint_gt(flushes, 10);
 	for (int k = 0; k < 200; k++)
-		replay_exact(log, base, out, nst_rand() % (OPS + 1), false);
+		replay_exact(log, base, out, test_rand() % (OPS + 1), false);
 	replay_exact(log, base, out, 0, false);
 	replay_exact(log, base, out, OPS, false);
 	ns_wlog_free(log);
@@ -245,11 +245,11 @@ START_TEST(dropping_and_reordering_unflushed_writes_leaves_possible_states)
 	snprintf(out, sizeof(out), "%s.replay", path);
 	snprintf(again, sizeof(again), "%s.again", path);
 	for (int k = 0; k < 200; k++) {
-		size_t upto = 1 + nst_rand() % OPS, durable = 0;
+		size_t upto = 1 + test_rand() % OPS, durable = 0;
 		struct ns_wlog_replay_opts o = {.upto = upto,
 						.drop_unflushed = true,
 						.reorder_unflushed = k % 2 == 0,
-						.seed = nst_rand()};
+						.seed = test_rand()};
 
 		for (size_t i = 0; i < upto; i++)
 			if (ops[i].kind == NS_WLOG_FLUSH)
@@ -280,7 +280,7 @@ END_TEST
 /* The log keeps what reached the file: a lost write is not in it, a misdirected one moved. */
 START_TEST(log_records_what_reached_the_file_under_faults)
 {
-	struct pi_format fmt = nst_format(LBA, MD, PI_TYPE_NONE, PI_GUARD_16, false);
+	struct pi_format fmt = test_format(LBA, MD, PI_TYPE_NONE, PI_GUARD_16, false);
 	struct ns_fault lost = {.kind = NS_FAULT_LOST, .nth = 1};
 	struct ns_fault moved = {.kind = NS_FAULT_MISDIRECT, .nth = 2, .target_lba = 70};
 	char path[256], out[300];
@@ -293,7 +293,7 @@ START_TEST(log_records_what_reached_the_file_under_faults)
 	nst_seed("log_records_what_reached_the_file_under_faults");
 	nst_make_image(&fmt, NLB, path, sizeof(path));
 	snprintf(out, sizeof(out), "%s.replay", path);
-	ns = nst_open(path, &fmt, false);
+	ns = test_ns_open(path, &fmt, false);
 	nst_buf_alloc(&buf, &fmt, 2);
 	nst_buf_fill(&buf, &fmt, 0, 0);
 	ck_assert_int_eq(ns_fault_add(ns, &lost), 0);
@@ -336,11 +336,5 @@ static Suite *ns_wlog_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ns_wlog_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(ns_wlog_suite());
 }

@@ -13,7 +13,7 @@
 #include "pi/crc64.h"
 #include "pi/crc_copy.h"
 #include "pi/pi.h"
-#include "tests/pi/pi_test_util.h"
+#include "tests/util/test_util.h"
 
 #define BIG (1u << 20)
 
@@ -205,9 +205,9 @@ START_TEST(every_impl_matches_table_random_lengths_to_1mib)
 {
 	for (unsigned int align = 0; align < 64; align++) {
 		for (int rep = 0; rep < 3; rep++) {
-			size_t len = pi_test_rand() % (BIG - 64 + 1);
+			size_t len = test_rand() % (BIG - 64 + 1);
 			const uint8_t *p = big + align;
-			uint64_t seed = pi_test_rand();
+			uint64_t seed = test_rand();
 			uint64_t want = pi_crc64_nvme_impl(PI_CRC64_TABLE, seed, p, len);
 
 			for (int i = PI_CRC64_PCLMUL; i < PI_CRC64_NR_IMPLS; i++)
@@ -225,8 +225,8 @@ END_TEST
 START_TEST(crcs_chain_over_split_buffers)
 {
 	for (int rep = 0; rep < 2000; rep++) {
-		size_t len = pi_test_rand() % 9000, cut = len ? pi_test_rand() % (len + 1) : 0;
-		const uint8_t *p = big + pi_test_rand() % 64;
+		size_t len = test_rand() % 9000, cut = len ? test_rand() % (len + 1) : 0;
+		const uint8_t *p = big + test_rand() % 64;
 
 		ck_assert_uint_eq(pi_crc16_t10dif(pi_crc16_t10dif(0, p, cut), p + cut, len - cut),
 				  pi_crc16_t10dif(0, p, len));
@@ -347,7 +347,7 @@ START_TEST(fused_kernels_match_on_long_buffers)
 	dst = malloc(BIG);
 	ck_assert_ptr_nonnull(dst);
 	for (int rep = 0; rep < 8; rep++) {
-		len = 256 + (pi_test_rand() % (BIG - 320)) / 64 * 64;
+		len = 256 + (test_rand() % (BIG - 320)) / 64 * 64;
 		ck_assert_uint_eq(pi_crc16_t10dif_copy_vpclmul(0, dst, big + rep, len),
 				  pi_crc16_t10dif(0, big + rep, len));
 		ck_assert_uint_eq(pi_crc64_nvme_copy_vpclmul(0, dst, big + rep, len),
@@ -362,7 +362,7 @@ static void crc_setup(void)
 {
 	big = malloc(BIG + 64);
 	ck_assert_ptr_nonnull(big);
-	pi_test_fill(big, BIG + 64);
+	test_rand_fill(big, BIG + 64);
 }
 
 static void crc_teardown(void)
@@ -374,10 +374,8 @@ int main(void)
 {
 	Suite *s = suite_create("pi_crc");
 	TCase *tc = tcase_create("crc");
-	SRunner *sr;
-	int failed;
 
-	pi_test_seed("pi_crc");
+	test_rand_seed("PI_TEST_SEED", "pi_crc");
 	tcase_add_checked_fixture(tc, crc_setup, crc_teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, check_values_of_123456789);
@@ -393,9 +391,5 @@ int main(void)
 	tcase_add_test(tc, copy_crcs_match_memcpy_then_crc_every_length);
 	tcase_add_test(tc, fused_kernels_match_on_long_buffers);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

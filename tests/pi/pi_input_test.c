@@ -12,7 +12,7 @@
 
 #include "pi/pi.h"
 #include "tests/pi/pi_test_run.h"
-#include "tests/pi/pi_test_util.h"
+#include "tests/util/test_util.h"
 
 START_TEST(unsupported_formats_are_refused)
 {
@@ -80,8 +80,8 @@ START_TEST(bad_operation_arguments_are_refused_and_touch_nothing)
 	fi.layout = PI_MD_INTERLEAVED;
 	ck_assert_int_eq(pi_ctx_init(&cs, &fs), 0);
 	ck_assert_int_eq(pi_ctx_init(&ci, &fi), 0);
-	pi_test_fill(buf, sizeof(buf));
-	pi_test_fill(md, sizeof(md));
+	test_rand_fill(buf, sizeof(buf));
+	test_rand_fill(md, sizeof(md));
 	memcpy(snap, buf, sizeof(buf));
 
 	ck_assert_int_eq(pi_generate(&cs, &iov, 1, md, 0, &io), -EINVAL);	/* no blocks */
@@ -129,12 +129,12 @@ START_TEST(injection_is_deterministic_per_seed_and_caught)
 			struct run a, b;
 			struct pi_injection ia, ib;
 			struct pi_error err;
-			uint64_t seed = pi_test_rand(), sa = seed, sb = seed;
-			uint64_t rng = pi_test_rng_state;
+			uint64_t seed = test_rand(), sa = seed, sb = seed;
+			uint64_t rng = test_rand_state;
 			int ret;
 
 			run_init(&a, &f[k], 6);
-			pi_test_rng_state = rng;
+			test_rand_state = rng;
 			run_init(&b, &f[k], 6);
 			ck_assert_int_eq(run_generate(&a), 0);
 			ck_assert_int_eq(run_generate(&b), 0);
@@ -223,9 +223,9 @@ START_TEST(injection_over_split_iovecs_matches_one_iovec)
 		ck_assert_ptr_nonnull(copy);
 		for (int field = PI_FIELD_DATA; field <= PI_FIELD_REF; field++)
 			for (int rep = 0; rep < 50; rep++) {
-				size_t cut = pi_test_rand() % (r.len + 1);
+				size_t cut = test_rand() % (r.len + 1);
 				struct iovec iov[2] = {{copy, cut}, {copy + cut, r.len - cut}};
-				uint64_t s1 = pi_test_rand(), s2 = s1;
+				uint64_t s1 = test_rand(), s2 = s1;
 
 				memcpy(copy, r.data, r.len);
 				ck_assert_int_eq(pi_inject_error(&r.ctx, &r.iov, 1, NULL, 3, field,

@@ -12,7 +12,7 @@
 
 #include "pi/pi.h"
 #include "tests/pi/pi_test_run.h"
-#include "tests/pi/pi_test_util.h"
+#include "tests/util/test_util.h"
 
 /* iovecs over buf split at the given cut points (sorted, may repeat: empty iovecs) */
 static int make_iovs(struct iovec *iov, uint8_t *buf, size_t len, const size_t *cuts, int ncuts)
@@ -162,10 +162,10 @@ static void split_every_offset(const struct pi_format *f)
 	/* random cuts into up to 6 pieces, empty ones included */
 	for (int rep = 0; rep < 200; rep++) {
 		size_t cuts[5];
-		int n = 1 + (int)(pi_test_rand() % 5);
+		int n = 1 + (int)(test_rand() % 5);
 
 		for (int i = 0; i < n; i++)
-			cuts[i] = pi_test_rand() % (sc.r.len + 1);
+			cuts[i] = test_rand() % (sc.r.len + 1);
 		for (int i = 1; i < n; i++) /* insertion sort */
 			for (int j = i; j > 0 && cuts[j - 1] > cuts[j]; j--) {
 				size_t tmp = cuts[j];
@@ -261,7 +261,7 @@ START_TEST(copy_generate_leaves_metadata_outside_the_tuple)
 	struct pi_io io = {.ref_tag = 7, .app_tag = 1, .checks = PI_CHECK_ALL};
 	struct pi_ctx ctx;
 
-	pi_test_fill(src, sizeof(src));
+	test_rand_fill(src, sizeof(src));
 	memset(bounce, 0x77, sizeof(bounce));
 	ck_assert_int_eq(pi_ctx_init(&ctx, &f), 0);
 	ck_assert_int_eq(pi_copy_generate(&ctx, &iov, 1, bounce, NULL, 2, &io), 0);
@@ -282,7 +282,7 @@ START_TEST(no_pi_format_copies_and_checks_nothing)
 	struct pi_io io = {.checks = PI_CHECK_ALL};
 	struct pi_ctx ctx;
 
-	pi_test_fill(src, sizeof(src));
+	test_rand_fill(src, sizeof(src));
 	ck_assert_int_eq(pi_ctx_init(&ctx, &f), 0);
 	ck_assert_uint_eq(ctx.tuple_size, 0);
 	ck_assert_int_eq(pi_generate(&ctx, &in, 1, NULL, 2, &io), 0);

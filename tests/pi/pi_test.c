@@ -12,7 +12,7 @@
 
 #include "pi/pi.h"
 #include "tests/pi/pi_test_run.h"
-#include "tests/pi/pi_test_util.h"
+#include "tests/util/test_util.h"
 
 START_TEST(round_trip_every_format_stores_the_defined_tuple)
 {
@@ -132,7 +132,7 @@ START_TEST(every_tag_bit_flip_is_caught_with_its_tag_and_block)
 		/* some data bits of every block */
 		for (uint32_t i = 0; i < r.nblocks; i++)
 			for (int rep = 0; rep < 8; rep++) {
-				uint32_t bit = pi_test_rand() % (f[k].lba_size * 8);
+				uint32_t bit = test_rand() % (f[k].lba_size * 8);
 
 				expect_flip(&r, r.data + (size_t)i * r.ctx.stride + bit / 8,
 					    (int)(bit % 8), i, PI_TAG_GUARD);
@@ -365,10 +365,8 @@ int main(void)
 {
 	Suite *s = suite_create("pi");
 	TCase *tc = tcase_create("tuple");
-	SRunner *sr;
-	int failed;
 
-	pi_test_seed("pi");
+	test_rand_seed("PI_TEST_SEED", "pi");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, round_trip_every_format_stores_the_defined_tuple);
 	tcase_add_test(tc, tuple_bytes_are_big_endian);
@@ -383,9 +381,5 @@ int main(void)
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, pi_iov_tcase());
 	suite_add_tcase(s, pi_input_tcase());
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_run_suite(s);
 }

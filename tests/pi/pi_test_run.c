@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "tests/pi/pi_test_run.h"
-#include "tests/pi/pi_test_util.h"
+#include "tests/util/test_util.h"
 
 void run_init(struct run *r, const struct pi_format *fmt, uint32_t nblocks)
 {
@@ -17,17 +17,17 @@ void run_init(struct run *r, const struct pi_format *fmt, uint32_t nblocks)
 	r->len = (size_t)nblocks * r->ctx.stride;
 	r->data = malloc(r->len);
 	ck_assert_ptr_nonnull(r->data);
-	pi_test_fill(r->data, r->len);
+	test_rand_fill(r->data, r->len);
 	r->md = NULL;
 	if (fmt->layout == PI_MD_SEPARATE && fmt->md_size) {
 		r->md = malloc((size_t)nblocks * fmt->md_size);
 		ck_assert_ptr_nonnull(r->md);
-		pi_test_fill(r->md, (size_t)nblocks * fmt->md_size);
+		test_rand_fill(r->md, (size_t)nblocks * fmt->md_size);
 	}
 	r->iov.iov_base = r->data;
 	r->iov.iov_len = r->len;
-	r->io = (struct pi_io){.lba = 1000 + pi_test_rand() % 1000,
-			       .ref_tag = pi_test_rand() % 0x10000000,
+	r->io = (struct pi_io){.lba = 1000 + test_rand() % 1000,
+			       .ref_tag = test_rand() % 0x10000000,
 			       .app_tag = 0x1234,
 			       .app_mask = 0xFFFF,
 			       .checks = PI_CHECK_ALL};
