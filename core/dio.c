@@ -323,7 +323,8 @@ int dio_submit_write(struct gfs_file *file, const struct iovec *iov, int iovcnt,
 struct dio_waiter {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	bool done;
+	atomic_bool done;
+	bool sleeping; /* under lock: the waiter gave up polling */
 	ssize_t result;
 };
 
@@ -333,9 +334,36 @@ static void dio_wake(void *arg, ssize_t result)
 
 	pthread_mutex_lock(&w->lock);
 	w->result = result;
-	w->done = true;
-	pthread_cond_signal(&w->cond);
+	atomic_store_explicit(&w->done, true, memory_order_release);
+	if (w->sleeping)
+		pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
+}
+
+/*
+ * Wait for a sync request. A short request (recent ones took less than GFS_POLL_MAX_NS) is
+ * polled for, so that the completion thread's callback needs no futex wake-up (core/poll.h);
+ * only one waiter of a mount polls at a time, so many FUSE workers never fill the CPUs with
+ * spinning while the completion thread waits for one. done is read under the lock at the end:
+ * dio_wake unlocks after its last touch of w, and w lives on our stack.
+ */
+static void dio_wait_sync(struct dio_ctl *ctl, struct dio_waiter *w)
+{
+	uint64_t start = gfs_now_ns(), budget = gfs_poll_budget(&ctl->sync_wait);
+	bool expected = false;
+
+	if (budget && atomic_compare_exchange_strong(&ctl->sync_poller, &expected, true)) {
+		while (!atomic_load_explicit(&w->done, memory_order_acquire) &&
+		       gfs_now_ns() - start < budget)
+			gfs_poll_pause();
+		atomic_store(&ctl->sync_poller, false);
+	}
+	pthread_mutex_lock(&w->lock);
+	w->sleeping = true;
+	while (!atomic_load_explicit(&w->done, memory_order_acquire))
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	gfs_poll_note(&ctl->sync_wait, gfs_now_ns() - start);
 }
 
 /*
@@ -346,17 +374,19 @@ static void dio_wake(void *arg, ssize_t result)
  */
 static ssize_t dio_rw_sync(struct gfs_file *file, struct iovec *iov, uint64_t off, bool write)
 {
-	struct dio_waiter w = {.done = false};
+	struct dio_waiter w = {.sleeping = false};
+	struct dio_ctl *ctl;
 	int ret;
 
+	ret = dio_ctl_get(file->gi->gfs, &ctl);
+	if (ret)
+		return ret;
+	atomic_init(&w.done, false);
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.cond, NULL);
 	ret = dio_submit(file, iov, 1, off, write, dio_wake, &w, true);
 	if (!ret) {
-		pthread_mutex_lock(&w.lock);
-		while (!w.done)
-			pthread_cond_wait(&w.cond, &w.lock);
-		pthread_mutex_unlock(&w.lock);
+		dio_wait_sync(ctl, &w);
 		meta_inode_unlock(file->gi->mi);
 	}
 	pthread_cond_destroy(&w.cond);

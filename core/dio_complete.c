@@ -167,6 +167,7 @@ static void *dio_worker(void *arg)
 {
 	struct dio_ctl *ctl = arg;
 
+	pthread_setname_np(pthread_self(), "gfs-dio");
 	pthread_mutex_lock(&ctl->lock);
 	for (;;) {
 		struct dio *dio = ctl->queue_head;

@@ -15,6 +15,7 @@
 
 #include "core/dio.h"
 #include "core/gfs_internal.h"
+#include "core/poll.h"
 
 /* ---- dio_bounce.c: preallocated, aligned bounce buffers with their metadata ---- */
 
@@ -59,6 +60,10 @@ struct dio_ctl {
 	bool stopping;
 	unsigned nr_workers;
 	pthread_t workers[4];
+
+	/* Sync requests (dio.c): how long their waits took; one waiter polls at a time. */
+	struct gfs_poll sync_wait;
+	atomic_bool sync_poller;
 
 	atomic_uint_fast64_t inflight;
 	atomic_uint_fast64_t requests, completions, pieces, pi_errors, fua_writes, syncs;

@@ -51,6 +51,7 @@ struct ns_options {
 	unsigned queue_depth; /* requests in flight; 0 = default (128) */
 	bool read_only;
 	bool strict; /* file backend: check PI on every read and write, like PRCHK */
+	bool md_by_io; /* file backend: read metadata by I/O, never from a mapping (tests) */
 };
 
 enum ns_op {

@@ -13,10 +13,14 @@
  * ring, so a cross-thread submission costs one eventfd write and never waits for a completion.
  *
  * end_io callbacks run on the completion thread and often submit the next request: those SQEs
- * go to the kernel as soon as the callback returns (ring_reap_batch). While I/O is in flight the
- * thread polls for completions a little before it sleeps (ring_may_spin), but only while polling
- * pays: after a wait longer than NS_RING_SPIN_PAYS_NS (large transfers, a slow disk) it sleeps at
- * once, until a wait is short again — the adaptive choice of the kernel's hybrid polling.
+ * go to the kernel as soon as the callback returns (ring_reap_batch). Waking a sleeping thread
+ * costs 20 - 25 us on a VM (core/poll.h), so the thread polls where that pays, adaptively: while
+ * I/O is in flight it polls for completions for about as long as recent completions took to
+ * come (ring_may_spin); when nothing is in flight it polls in user space for the next
+ * submission for about as long as recent idle gaps lasted (ring_idle_poll), so that a
+ * synchronous caller's next request, which follows the last completion within microseconds,
+ * needs no eventfd wake-up. After long waits (1 MiB transfers, an idle filesystem) the averages
+ * grow past GFS_POLL_MAX_NS and the thread sleeps at once.
  *
  * Invariants: inflight counts every SQE from ns_ring_get_sqe until its CQE was processed (the
  * eventfd read is not counted), capped at ring->limit for every thread but the completion
@@ -33,21 +37,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/bug.h"
 #include "core/log.h"
 #include "core/ns_ring.h"
-
-/* How long the completion thread polls for completions before it sleeps. */
-#define NS_RING_SPIN_NS 50000ull
-/*
- * Poll only if the last wait for a completion was shorter than this: a poll that cannot catch
- * the completion only burns the CPU (ns-bench, 1 MiB reads at QD 8, waits of 0.3 - 4 ms: it
- * cost 25 - 45 us of CPU per I/O, a fifth to a third of our total).
- */
-#define NS_RING_SPIN_PAYS_NS (4 * NS_RING_SPIN_NS)
+#include "core/poll.h"
 
 #define RING_FAST_FLAGS                                                                            \
 	(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED)
@@ -65,8 +60,11 @@ struct ns_ring {
 	bool started;	      /* under submit_lock, signalled on space */
 	bool stopping;	      /* under submit_lock: ns_ring_destroy wants the thread gone */
 	atomic_bool sleeping; /* the completion thread may be blocked in io_uring_enter */
+	atomic_bool queued;   /* another thread prepared SQEs since the last publish */
 	bool prepared;	      /* completion thread only: a callback prepared SQEs */
-	bool spin_pays;	      /* completion thread only: the last wait was short enough to poll */
+	struct gfs_poll io_wait;   /* how long completions took to come */
+	struct gfs_poll idle_wait; /* how long the ring stayed idle until the next submission */
+	uint64_t idle_since;	   /* completion thread only: when inflight last reached 0 */
 	int wake_fd;	      /* eventfd nudging the completion thread */
 	uint64_t wake_buf;    /* completion thread: where the eventfd read lands */
 	struct ns_ring_op wake_op;
@@ -92,6 +90,7 @@ static unsigned ring_publish_sq(struct ns_ring *ring)
 		sq->sqe_head++;
 	}
 	io_uring_smp_store_release(sq->ktail, ktail);
+	atomic_store_explicit(&ring->queued, false, memory_order_relaxed);
 	return ktail - io_uring_smp_load_acquire(sq->khead);
 }
 
@@ -235,18 +234,9 @@ static int ring_start(struct ns_ring *ring)
 	return ret < 0 ? ret : 0;
 }
 
-static uint64_t ring_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /*
- * With I/O in flight and nothing posted yet, poll for up to NS_RING_SPIN_NS before sleeping:
- * waking a sleeping thread costs more than a fast device takes to answer, on a VM above all.
- * *wait_start marks when the wait began, for ring_note_wait().
+ * With I/O in flight and nothing posted yet, poll for about as long as recent completions took
+ * to come before sleeping. *wait_start marks when the wait began, for ring_note_wait().
  */
 static bool ring_may_spin(struct ns_ring *ring, uint64_t *wait_start)
 {
@@ -254,19 +244,46 @@ static bool ring_may_spin(struct ns_ring *ring, uint64_t *wait_start)
 
 	if (!atomic_load(&ring->inflight))
 		return false;
-	now = ring_now_ns();
+	now = gfs_now_ns();
 	if (!*wait_start)
 		*wait_start = now;
-	return ring->spin_pays && now - *wait_start < NS_RING_SPIN_NS;
+	return now - *wait_start < gfs_poll_budget(&ring->io_wait);
 }
 
-/* Completions are posted: a wait that began at wait_start is over; poll next time if short. */
+/* Completions are posted: a wait that began at wait_start is over. */
 static void ring_note_wait(struct ns_ring *ring, uint64_t *wait_start)
 {
 	if (!*wait_start)
 		return;
-	ring->spin_pays = ring_now_ns() - *wait_start < NS_RING_SPIN_PAYS_NS;
+	gfs_poll_note(&ring->io_wait, gfs_now_ns() - *wait_start);
 	*wait_start = 0;
+}
+
+/*
+ * Nothing in flight: poll in user space for the next submission (another thread's SQEs raise
+ * queued) for about as long as recent idle gaps lasted, before the loop sleeps in the kernel.
+ * sleeping stays false meanwhile, so submitters need not write the eventfd.
+ */
+static void ring_idle_poll(struct ns_ring *ring)
+{
+	uint64_t budget, now = gfs_now_ns();
+
+	if (!ring->idle_since)
+		ring->idle_since = now;
+	budget = gfs_poll_budget(&ring->idle_wait);
+	while (!atomic_load_explicit(&ring->queued, memory_order_acquire) &&
+	       gfs_now_ns() - ring->idle_since < budget) {
+		gfs_poll_pause();
+	}
+}
+
+/* The idle gap that began at idle_since ended with a submission. */
+static void ring_note_idle(struct ns_ring *ring)
+{
+	if (!ring->idle_since)
+		return;
+	gfs_poll_note(&ring->idle_wait, gfs_now_ns() - ring->idle_since);
+	ring->idle_since = 0;
 }
 
 static void *ring_reap_loop(void *arg)
@@ -274,6 +291,7 @@ static void *ring_reap_loop(void *arg)
 	struct ns_ring *ring = arg;
 	uint64_t wait_start = 0;
 
+	pthread_setname_np(pthread_self(), "gfs-ring");
 	if (ring_start(ring))
 		return NULL;
 	for (;;) {
@@ -281,8 +299,12 @@ static void *ring_reap_loop(void *arg)
 		bool block, stop;
 		int ret;
 
+		if (!atomic_load(&ring->inflight) && !io_uring_cq_ready(&ring->uring))
+			ring_idle_poll(ring);
 		pthread_mutex_lock(&ring->submit_lock);
 		to_submit = ring_publish_sq(ring);
+		if (to_submit)
+			ring_note_idle(ring);
 		block = !io_uring_cq_ready(&ring->uring) && !ring_may_spin(ring, &wait_start);
 		stop = ring->stopping && atomic_load(&ring->inflight) == 0;
 		atomic_store(&ring->sleeping, block);
@@ -344,10 +366,12 @@ int ns_ring_create(unsigned entries, unsigned setup_flags, struct ns_ring **out)
 	if (ret < 0)
 		goto out_close;
 	ring->limit = entries;
-	ring->spin_pays = true;
 	atomic_init(&ring->inflight, 0);
 	atomic_init(&ring->waiters, 0);
 	atomic_init(&ring->sleeping, false);
+	atomic_init(&ring->queued, false);
+	atomic_init(&ring->io_wait.avg_ns, 0);
+	atomic_init(&ring->idle_wait.avg_ns, 0);
 	pthread_mutex_init(&ring->submit_lock, NULL);
 	pthread_cond_init(&ring->space, NULL);
 	ret = -pthread_create(&ring->thread, NULL, ring_reap_loop, ring);
@@ -434,7 +458,9 @@ struct io_uring_sqe *ns_ring_get_sqe(struct ns_ring *ring, struct ns_ring_op *op
 int ns_ring_submit(struct ns_ring *ring)
 {
 	/* The completion thread publishes at the top of its loop; others wake it if asleep. */
-	if (!ns_ring_on_completion_thread(ring))
+	if (!ns_ring_on_completion_thread(ring)) {
+		atomic_store_explicit(&ring->queued, true, memory_order_release);
 		ring_nudge(ring);
+	}
 	return 0;
 }

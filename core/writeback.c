@@ -201,6 +201,7 @@ static void *wb_worker_main(void *arg)
 {
 	struct wb_ctl *wb = arg;
 
+	pthread_setname_np(pthread_self(), "gfs-wb");
 	pthread_mutex_lock(&wb->lock);
 	for (;;) {
 		struct ioend *list = wb->queue_head;
@@ -288,6 +289,8 @@ static void *wb_flusher_main(void *arg)
 {
 	struct wb_ctl *wb = arg;
 	struct gfs *gfs = wb->gfs;
+
+	pthread_setname_np(pthread_self(), "gfs-flush");
 
 	pthread_mutex_lock(&wb->lock);
 	while (!wb->stop_flusher) {

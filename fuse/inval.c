@@ -64,6 +64,7 @@ static void *inval_thread(void *arg)
 {
 	struct gfuse_inval *iv = arg;
 
+	pthread_setname_np(pthread_self(), "gfs-inval");
 	pthread_mutex_lock(&iv->lock);
 	for (;;) {
 		struct inval_item *it = iv->head;

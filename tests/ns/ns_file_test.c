@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * ns_file_test.c - the file backend: QEMU nvme-ns layout at hand-computed offsets, the
- * never-written rule, write zeroes/deallocate, flush/FUA, request counters, unaligned buffers,
+ * never-written rule, metadata read by mapping and by I/O, write zeroes/deallocate, flush/FUA, request counters, unaligned buffers,
  * and bad input (right errno, one log line).
  */
 #include <check.h>
@@ -130,6 +130,67 @@ START_TEST(written_zero_metadata_is_not_escaped)
 	ck_assert_int_eq(ns_read_sync(ns, 0, 1, buf.data, buf.md, &pi), 0);
 	ck_assert(test_all_bytes(buf.md, 8, 0));
 	nst_buf_free(&buf);
+	ns_close(ns);
+	unlink(path);
+}
+END_TEST
+
+/*
+ * Reads take their metadata from a mapping of the metadata region, or by I/O where it cannot be
+ * mapped (md_by_io forces that path): both must return what is in the file, escaped PI for
+ * never-written blocks included, and see metadata written through the descriptor at once.
+ */
+START_TEST(metadata_reads_by_mapping_and_by_io_agree)
+{
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct ns_pi_params pi = nst_pi(4, 0x55, PI_CHECK_ALL);
+	struct ns_options by_io = {.format = &fmt, .strict = true, .md_by_io = true};
+	struct nst_buf buf, back;
+	uint8_t raw_md[8];
+	char path[256];
+	struct ns *ns, *ns_io;
+	int fd;
+
+	nst_seed("metadata_reads_by_mapping_and_by_io_agree");
+	ns = nst_open_new(&fmt, 32, true, path, sizeof(path));
+	ck_assert_int_eq(ns_open(path, &by_io, &ns_io), 0);
+	nst_buf_alloc(&buf, &fmt, 8);
+	nst_buf_alloc(&back, &fmt, 8);
+	nst_buf_fill(&buf, &fmt, 4, 0x55);
+	ck_assert_int_eq(ns_write_sync(ns, 4, 8, buf.data, buf.md, &pi), 0);
+	for (int i = 0; i < 2; i++) {
+		struct ns *n = i ? ns_io : ns;
+
+		memset(back.md, 0xAA, 8 * 8);
+		ck_assert_int_eq(ns_read_sync(n, 4, 8, back.data, back.md, &pi), 0);
+		ck_assert_mem_eq(back.md, buf.md, 8 * 8);
+		ck_assert_mem_eq(back.data, buf.data, 8 * 4096);
+		/* Blocks 12..19 were never written: escaped PI either way. */
+		pi = nst_pi(12, 0x55, PI_CHECK_ALL);
+		ck_assert_int_eq(ns_read_sync(n, 12, 8, back.data, back.md, &pi), 0);
+		ck_assert(test_all_bytes(back.md, 8 * 8, 0xFF));
+		pi = nst_pi(4, 0x55, PI_CHECK_ALL);
+	}
+	/* Damage block 6's app tag behind both namespaces' backs: both see it at once. */
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	nst_raw_read(path, &fmt, 32, 6, NULL, raw_md);
+	raw_md[2] ^= 0x01;
+	ck_assert_int_eq(pwrite(fd, raw_md, 8, (off_t)(32 * 4096 + 6 * 8)), 8);
+	close(fd);
+	for (int i = 0; i < 2; i++) {
+		struct ns *n = i ? ns_io : ns;
+		struct ns_request rq;
+		struct iovec iov;
+
+		rq = nst_request(NS_OP_READ, 4, 8, &back, 4096, &iov, &pi);
+		ck_assert_int_eq(ns_submit_wait(n, &rq), -EIO);
+		ck_assert_int_eq(rq.pi_error.tag, PI_TAG_APP);
+		ck_assert_uint_eq(rq.pi_error.lba, 6);
+	}
+	nst_buf_free(&buf);
+	nst_buf_free(&back);
+	ns_close(ns_io);
 	ns_close(ns);
 	unlink(path);
 }
@@ -353,6 +414,7 @@ static Suite *ns_file_suite(void)
 			    (int)(sizeof(layout_cases) / sizeof(layout_cases[0])));
 	tcase_add_test(tc, never_written_blocks_read_ff_metadata);
 	tcase_add_test(tc, written_zero_metadata_is_not_escaped);
+	tcase_add_test(tc, metadata_reads_by_mapping_and_by_io_agree);
 	tcase_add_test(tc, write_zeroes_and_deallocate_read_zeros_and_ff);
 	tcase_add_test(tc, flush_and_fua_write_reach_the_file);
 	tcase_add_test(tc, stats_count_requests_per_op);
