@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/buffered.h"
 #include "core/cache.h"
@@ -341,24 +342,46 @@ static void dio_wake(void *arg, ssize_t result)
 }
 
 /*
- * Wait for a sync request. A short request (recent ones took less than GFS_POLL_MAX_NS) is
- * polled for, so that the completion thread's callback needs no futex wake-up (core/poll.h);
- * only one waiter of a mount polls at a time, so many FUSE workers never fill the CPUs with
- * spinning while the completion thread waits for one. done is read under the lock at the end:
- * dio_wake unlocks after its last touch of w, and w lives on our stack.
+ * Wait for a sync request. Its waiter polls the way core/poll.h says (spin for short requests,
+ * nap then poll for longer ones), so that the completion thread's callback needs no futex
+ * wake-up; only one waiter of a mount polls at a time, so many FUSE workers never fill the CPUs
+ * with polling while the completion thread waits for one. done is read under the lock at the
+ * end: dio_wake unlocks after its last touch of w, and w lives on our stack.
  */
 static void dio_wait_sync(struct dio_ctl *ctl, struct dio_waiter *w)
 {
-	uint64_t start = gfs_now_ns(), budget = gfs_poll_budget(&ctl->sync_wait);
-	bool expected = false;
+	uint64_t start = gfs_now_ns(), nap_ns = 0;
+	bool expected = false, poller;
 
-	if (budget && atomic_compare_exchange_strong(&ctl->sync_poller, &expected, true)) {
-		while (!atomic_load_explicit(&w->done, memory_order_acquire) &&
-		       gfs_now_ns() - start < budget)
-			gfs_poll_pause();
-		atomic_store(&ctl->sync_poller, false);
-	}
+	poller = gfs_poll_step(&ctl->sync_wait, 0, &nap_ns) != GFS_POLL_SLEEP &&
+		 atomic_compare_exchange_strong(&ctl->sync_poller, &expected, true);
 	pthread_mutex_lock(&w->lock);
+	while (poller && !atomic_load_explicit(&w->done, memory_order_acquire)) {
+		enum gfs_poll_step step = gfs_poll_step(&ctl->sync_wait, gfs_now_ns() - start,
+							&nap_ns);
+		struct timespec until;
+
+		if (step == GFS_POLL_SLEEP)
+			break;
+		if (step == GFS_POLL_NAP) {
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_sec += (time_t)(nap_ns / 1000000000ull);
+			until.tv_nsec += (long)(nap_ns % 1000000000ull);
+			if (until.tv_nsec >= 1000000000l) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000l;
+			}
+			w->sleeping = true;
+			pthread_cond_timedwait(&w->cond, &w->lock, &until);
+			w->sleeping = false;
+			continue;
+		}
+		pthread_mutex_unlock(&w->lock);
+		gfs_poll_pause();
+		pthread_mutex_lock(&w->lock);
+	}
+	if (poller)
+		atomic_store(&ctl->sync_poller, false);
 	w->sleeping = true;
 	while (!atomic_load_explicit(&w->done, memory_order_acquire))
 		pthread_cond_wait(&w->cond, &w->lock);
@@ -375,6 +398,7 @@ static void dio_wait_sync(struct dio_ctl *ctl, struct dio_waiter *w)
 static ssize_t dio_rw_sync(struct gfs_file *file, struct iovec *iov, uint64_t off, bool write)
 {
 	struct dio_waiter w = {.sleeping = false};
+	pthread_condattr_t attr;
 	struct dio_ctl *ctl;
 	int ret;
 
@@ -383,7 +407,10 @@ static ssize_t dio_rw_sync(struct gfs_file *file, struct iovec *iov, uint64_t of
 		return ret;
 	atomic_init(&w.done, false);
 	pthread_mutex_init(&w.lock, NULL);
-	pthread_cond_init(&w.cond, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* the naps of dio_wait_sync */
+	pthread_cond_init(&w.cond, &attr);
+	pthread_condattr_destroy(&attr);
 	ret = dio_submit(file, iov, 1, off, write, dio_wake, &w, true);
 	if (!ret) {
 		dio_wait_sync(ctl, &w);

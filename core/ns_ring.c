@@ -16,7 +16,8 @@
  * go to the kernel as soon as the callback returns (ring_reap_batch). Waking a sleeping thread
  * costs 20 - 25 us on a VM (core/poll.h), so the thread polls where that pays, adaptively: while
  * I/O is in flight it polls for completions for about as long as recent completions took to
- * come (ring_may_spin); when nothing is in flight it polls in user space for the next
+ * come, and for longer waits (large transfers) it naps for half of that first, with a timed
+ * io_uring_enter, and then polls (ring_wait_step); when nothing is in flight it polls in user space for the next
  * submission for about as long as recent idle gaps lasted (ring_idle_poll), so that a
  * synchronous caller's next request, which follows the last completion within microseconds,
  * needs no eventfd wake-up. After long waits (1 MiB transfers, an idle filesystem) the averages
@@ -32,6 +33,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,6 +45,9 @@
 #include "core/log.h"
 #include "core/ns_ring.h"
 #include "core/poll.h"
+
+/* Hybrid polling (core/poll.h) for long waits only with at most this many SQEs in flight. */
+#define NS_RING_HYBRID_MAX_INFLIGHT 2u
 
 #define RING_FAST_FLAGS                                                                            \
 	(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED)
@@ -62,6 +67,7 @@ struct ns_ring {
 	atomic_bool sleeping; /* the completion thread may be blocked in io_uring_enter */
 	atomic_bool queued;   /* another thread prepared SQEs since the last publish */
 	bool prepared;	      /* completion thread only: a callback prepared SQEs */
+	bool timed_wait;      /* the kernel takes a timeout in io_uring_enter (EXT_ARG) */
 	struct gfs_poll io_wait;   /* how long completions took to come */
 	struct gfs_poll idle_wait; /* how long the ring stayed idle until the next submission */
 	uint64_t idle_since;	   /* completion thread only: when inflight last reached 0 */
@@ -235,19 +241,45 @@ static int ring_start(struct ns_ring *ring)
 }
 
 /*
- * With I/O in flight and nothing posted yet, poll for about as long as recent completions took
- * to come before sleeping. *wait_start marks when the wait began, for ring_note_wait().
+ * With I/O in flight and nothing posted yet: poll, nap or sleep, as recent completions took
+ * (gfs_poll_step). *wait_start marks when the wait began, for ring_note_wait().
  */
-static bool ring_may_spin(struct ns_ring *ring, uint64_t *wait_start)
+static enum gfs_poll_step ring_wait_step(struct ns_ring *ring, uint64_t *wait_start,
+					 uint64_t *nap_ns)
 {
+	enum gfs_poll_step step;
 	uint64_t now;
 
 	if (!atomic_load(&ring->inflight))
-		return false;
+		return GFS_POLL_SLEEP;
 	now = gfs_now_ns();
 	if (!*wait_start)
 		*wait_start = now;
-	return now - *wait_start < gfs_poll_budget(&ring->io_wait);
+	step = gfs_poll_step(&ring->io_wait, now - *wait_start, nap_ns);
+	/*
+	 * Hybrid polling only at a low queue depth, where the wake-up it saves is a large share of
+	 * each request's latency: with many transfers in flight the device is kept busy anyway,
+	 * and the polling only takes the CPU from whoever verifies and copies their data.
+	 */
+	if (step != GFS_POLL_SPIN && (!ring->timed_wait ||
+				      atomic_load(&ring->inflight) > NS_RING_HYBRID_MAX_INFLIGHT))
+		return GFS_POLL_SLEEP;
+	return step;
+}
+
+/* Submit, and wait for a completion or until nap_ns passed, whichever comes first. */
+static int ring_enter_nap(struct ns_ring *ring, unsigned to_submit, uint64_t nap_ns)
+{
+	struct __kernel_timespec ts = {.tv_sec = (long long)(nap_ns / 1000000000ull),
+				       .tv_nsec = (long long)(nap_ns % 1000000000ull)};
+	struct io_uring_getevents_arg arg = {.sigmask = 0,
+					     .sigmask_sz = _NSIG / 8,
+					     .ts = (uint64_t)(uintptr_t)&ts};
+	int ret = io_uring_enter2(ring->uring.ring_fd, to_submit, 1,
+				  IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, (sigset_t *)&arg,
+				  sizeof(arg));
+
+	return ret == -ETIME ? 0 : ret;
 }
 
 /* Completions are posted: a wait that began at wait_start is over. */
@@ -295,6 +327,8 @@ static void *ring_reap_loop(void *arg)
 	if (ring_start(ring))
 		return NULL;
 	for (;;) {
+		enum gfs_poll_step step = GFS_POLL_SPIN;
+		uint64_t nap_ns = 0;
 		unsigned to_submit;
 		bool block, stop;
 		int ret;
@@ -305,15 +339,20 @@ static void *ring_reap_loop(void *arg)
 		to_submit = ring_publish_sq(ring);
 		if (to_submit)
 			ring_note_idle(ring);
-		block = !io_uring_cq_ready(&ring->uring) && !ring_may_spin(ring, &wait_start);
+		if (!io_uring_cq_ready(&ring->uring))
+			step = ring_wait_step(ring, &wait_start, &nap_ns);
+		block = step != GFS_POLL_SPIN;
 		stop = ring->stopping && atomic_load(&ring->inflight) == 0;
 		atomic_store(&ring->sleeping, block);
 		pthread_mutex_unlock(&ring->submit_lock);
 		if (stop)
 			break;
 		/* One system call submits what was prepared and collects what completed. */
-		ret = io_uring_enter(ring->uring.ring_fd, to_submit, block ? 1 : 0,
-				     IORING_ENTER_GETEVENTS, NULL);
+		if (step == GFS_POLL_NAP)
+			ret = ring_enter_nap(ring, to_submit, nap_ns);
+		else
+			ret = io_uring_enter(ring->uring.ring_fd, to_submit, block ? 1 : 0,
+					     IORING_ENTER_GETEVENTS, NULL);
 		atomic_store(&ring->sleeping, false);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 			gfs_err("ns ring: io_uring_enter failed: %s", strerror(-ret));
@@ -337,12 +376,14 @@ static int ring_setup(struct ns_ring *ring, unsigned entries, unsigned setup_fla
 	params.cq_entries = entries * 4;
 	ret = io_uring_queue_init_params(entries + 1, &ring->uring, &params);
 	ring->disabled = ret == 0;
+	ring->timed_wait = ret == 0 && (params.features & IORING_FEAT_EXT_ARG);
 	if (ret == -EINVAL) {
 		/* Kernels before 6.1: the same single-issuer loop, without the fast task work. */
 		memset(&params, 0, sizeof(params));
 		params.flags = setup_flags | IORING_SETUP_CQSIZE;
 		params.cq_entries = entries * 4;
 		ret = io_uring_queue_init_params(entries + 1, &ring->uring, &params);
+		ring->timed_wait = ret == 0 && (params.features & IORING_FEAT_EXT_ARG);
 	}
 	return ret;
 }
