@@ -99,5 +99,7 @@ void gfuse_inval_stop(struct gfuse *gf);
 void gfuse_inval_hook(void *arg, uint64_t ino, uint64_t off, uint64_t len);
 /* Wait until every invalidation this thread queued has reached the kernel. */
 void gfuse_inval_wait_mine(struct gfuse *gf);
+/* Ranges handed to the kernel so far, and those it refused (not counting -ENOENT). */
+void gfuse_inval_counts(struct gfuse *gf, uint64_t *sent, uint64_t *errors);
 
 #endif /* GUARDFS_FUSE_GFUSE_H */

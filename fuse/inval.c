@@ -17,11 +17,17 @@
  * Sequence numbers: each queued range gets the next number; the thread that queued it records
  * it in a thread-local; done is the number of the last range handed to the kernel. The queue
  * lock is a leaf lock.
+ *
+ * Counters (user.guardfs.stats): kernel_invalidations counts the ranges handed to the kernel,
+ * kernel_invalidation_errors those it refused with anything but -ENOENT. Both are bumped next to
+ * the notify call itself, before done_seq moves, so that a request that waited for its
+ * invalidations already sees them counted: the only proof from outside that the kernel heard.
  */
 #include "fuse/gfuse.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -42,22 +48,27 @@ struct gfuse_inval {
 	struct inval_item *head, **tail;
 	uint64_t next_seq, done_seq;
 	bool stop, started;
+	/* Relaxed: statistics; the queue lock orders them before done_seq for waiters. */
+	atomic_uint_fast64_t sent, errors;
 };
 
 static __thread uint64_t inval_my_seq;
 
-static void inval_send(struct gfuse *gf, const struct inval_item *it)
+static void inval_send(struct gfuse_inval *iv, const struct inval_item *it)
 {
 	/* The kernel's length 0 means "to the end"; an offset that does not fit is the same. */
 	int64_t off = it->off > INT64_MAX ? INT64_MAX : (int64_t)it->off;
 	int64_t len = it->len >= (uint64_t)INT64_MAX - it->off ? 0 : (int64_t)it->len;
-	int ret = fuse_lowlevel_notify_inval_inode(gf->se, it->ino, off, len);
+	int ret = fuse_lowlevel_notify_inval_inode(iv->gf->se, it->ino, off, len);
 
+	atomic_fetch_add_explicit(&iv->sent, 1, memory_order_relaxed);
 	/* -ENOENT: the kernel does not hold the inode, so it caches nothing of it. */
-	if (ret && ret != -ENOENT)
+	if (ret && ret != -ENOENT) {
+		atomic_fetch_add_explicit(&iv->errors, 1, memory_order_relaxed);
 		gfs_warn("inode %llu: kernel cache invalidation of [%llu, +%llu) failed: %d",
 			 (unsigned long long)it->ino, (unsigned long long)it->off,
 			 (unsigned long long)it->len, ret);
+	}
 }
 
 static void *inval_thread(void *arg)
@@ -79,7 +90,7 @@ static void *inval_thread(void *arg)
 		if (!iv->head)
 			iv->tail = &iv->head;
 		pthread_mutex_unlock(&iv->lock);
-		inval_send(iv->gf, it);
+		inval_send(iv, it);
 		pthread_mutex_lock(&iv->lock);
 		iv->done_seq = it->seq;
 		pthread_cond_broadcast(&iv->done_cond);
@@ -129,6 +140,14 @@ void gfuse_inval_stop(struct gfuse *gf)
 	pthread_mutex_destroy(&iv->lock);
 	free(iv);
 	gf->inval = NULL;
+}
+
+void gfuse_inval_counts(struct gfuse *gf, uint64_t *sent, uint64_t *errors)
+{
+	struct gfuse_inval *iv = gf->inval;
+
+	*sent = iv ? atomic_load_explicit(&iv->sent, memory_order_relaxed) : 0;
+	*errors = iv ? atomic_load_explicit(&iv->errors, memory_order_relaxed) : 0;
 }
 
 void gfuse_inval_hook(void *arg, uint64_t ino, uint64_t off, uint64_t len)

@@ -4,7 +4,8 @@
  * that are never stored and never listed:
  *
  *   user.guardfs.stats  on the root: the core's counters as "name value" lines (I/O, cache
- *                       hits, PI failures, writeback); what `guardfs --stats MOUNTPOINT` prints.
+ *                       hits, PI failures, writeback), then the daemon's kernel cache
+ *                       invalidations (inval.c); what `guardfs --stats MOUNTPOINT` prints.
  *   user.guardfs.map    on a regular file: its extent map, one "offset length type lba" line per
  *                       extent after a header with the namespace format, so that tests and
  *                       admins can find the device blocks of a byte range (the role FIEMAP
@@ -68,10 +69,12 @@ static void xbuf_printf(struct xbuf *b, const char *fmt, ...)
 
 int gfuse_stats_text(struct gfuse *gf, char **out)
 {
+	uint64_t inval_sent, inval_errors;
 	struct gfs_stats s;
 	struct xbuf b = {0};
 
 	gfs_get_stats(gf->gfs, &s);
+	gfuse_inval_counts(gf, &inval_sent, &inval_errors);
 #define STAT(f) xbuf_printf(&b, "%s %llu\n", #f, (unsigned long long)s.f)
 	STAT(reads);
 	STAT(writes);
@@ -94,6 +97,9 @@ int gfuse_stats_text(struct gfuse *gf, char **out)
 	STAT(dirty_bytes);
 	STAT(cache_budget);
 #undef STAT
+	/* The daemon's own: kernel page cache invalidations (inval.c). */
+	xbuf_printf(&b, "kernel_invalidations %llu\n", (unsigned long long)inval_sent);
+	xbuf_printf(&b, "kernel_invalidation_errors %llu\n", (unsigned long long)inval_errors);
 	if (b.error) {
 		free(b.p);
 		return b.error;

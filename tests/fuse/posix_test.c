@@ -88,6 +88,28 @@ static void check_file(const char *path, const void *buf, size_t len)
 			      strerror(errno), #err);                                              \
 	} while (0)
 
+/* One counter of the user.guardfs.stats text on the mount's root ("name value" lines). */
+static unsigned long long read_stat(const char *name)
+{
+	char buf[8192];
+	ssize_t n = getxattr(mnt, "user.guardfs.stats", buf, sizeof(buf) - 1);
+	size_t name_len = strlen(name);
+
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	for (char *line = buf; *line;) {
+		char *nl = strchr(line, '\n');
+
+		if (!strncmp(line, name, name_len) && line[name_len] == ' ')
+			return strtoull(line + name_len + 1, NULL, 10);
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+	ck_abort_msg("no \"%s\" line in user.guardfs.stats", name);
+	return 0;
+}
+
 START_TEST(create_sets_owner_mode_and_empty_size)
 {
 	struct stat st;
@@ -523,6 +545,78 @@ START_TEST(direct_io_alignment_and_coherence_with_cache_and_mmap)
 }
 END_TEST
 
+/*
+ * Fills the kernel page cache of bfd (a buffered descriptor) and checks it holds want; returns
+ * the kernel_invalidations count once nothing more is in flight.
+ */
+static unsigned long long warm_cache(int bfd, char *got, const char *want, size_t len)
+{
+	ck_assert_int_eq(pread(bfd, got, len, 0), (ssize_t)len);
+	ck_assert_int_eq(memcmp(got, want, len), 0);
+	return read_stat("kernel_invalidations");
+}
+
+/*
+ * The core's invalidation hook reaches the kernel: each direct write, punch and shrinking
+ * truncate (the paths of core/ that call gfs_invalidate_notify) makes the daemon hand at least
+ * one range to the kernel before the request returns, and the kernel accepts it. The buffered
+ * descriptor's reads prove coherence; only the counter proves the notifier sent, since this
+ * kernel also drops its own pages on each of these requests.
+ */
+START_TEST(core_invalidations_reach_the_kernel_page_cache)
+{
+	size_t len = 256 << 10, cut = 100000;
+	char *a, *want = malloc(len), *got = malloc(len);
+	unsigned long long sent, errors = read_stat("kernel_invalidation_errors");
+	int bfd, dfd;
+
+	test_dir("inval");
+	ck_assert_int_eq(posix_memalign((void **)&a, 4096, len), 0);
+	fill(want, len, seed);
+	write_file(p("f"), want, len);
+	bfd = open(p("f"), O_RDONLY);
+	ck_assert_int_ge(bfd, 0);
+	dfd = open(p("f"), O_RDWR | O_DIRECT);
+	ck_assert_int_ge(dfd, 0);
+
+	/* Control: reads served from the kernel cache invalidate nothing. */
+	sent = warm_cache(bfd, got, want, len);
+	ck_assert_int_eq(pread(bfd, got, len, 0), (ssize_t)len);
+	ck_assert_uint_eq(read_stat("kernel_invalidations"), sent);
+
+	/* A direct write of [64 KiB, 128 KiB) through the second descriptor. */
+	fill(a, 65536, seed + 1);
+	memcpy(want + 65536, a, 65536);
+	ck_assert_int_eq(pwrite(dfd, a, 65536, 65536), 65536);
+	ck_assert_uint_gt(read_stat("kernel_invalidations"), sent);
+	sent = warm_cache(bfd, got, want, len);
+
+	/* A hole punched with unaligned edges: zeros there, the rest kept. */
+	ck_assert_int_eq(fallocate(dfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 130000, 60000),
+			 0);
+	memset(want + 130000, 0, 60000);
+	ck_assert_uint_gt(read_stat("kernel_invalidations"), sent);
+	sent = warm_cache(bfd, got, want, len);
+
+	/* A shrinking truncate inside a page; growing back must then read zeros past the cut. */
+	ck_assert_int_eq(ftruncate(dfd, (off_t)cut), 0);
+	ck_assert_uint_gt(read_stat("kernel_invalidations"), sent);
+	ck_assert_int_eq(pread(bfd, got, len, 0), (ssize_t)cut);
+	ck_assert_int_eq(memcmp(got, want, cut), 0);
+	ck_assert_int_eq(ftruncate(dfd, (off_t)len), 0);
+	memset(want + cut, 0, len - cut);
+	warm_cache(bfd, got, want, len);
+
+	/* The inode was open throughout: the kernel had no reason to refuse any range. */
+	ck_assert_uint_eq(read_stat("kernel_invalidation_errors"), errors);
+	close(dfd);
+	close(bfd);
+	free(a);
+	free(want);
+	free(got);
+}
+END_TEST
+
 START_TEST(unlinked_open_file_stays_readable)
 {
 	char got[5];
@@ -683,6 +777,7 @@ static Suite *posix_suite(void)
 	tcase_add_test(tc, fallocate_modes_and_seek_data_hole);
 	tcase_add_test(tc, copy_file_range_copies_bytes);
 	tcase_add_test(tc, direct_io_alignment_and_coherence_with_cache_and_mmap);
+	tcase_add_test(tc, core_invalidations_reach_the_kernel_page_cache);
 	tcase_add_test(tc, unlinked_open_file_stays_readable);
 	tcase_add_test(tc, mknod_fifo_and_device);
 	tcase_add_test(tc, readdir_lists_every_entry_once);
