@@ -357,8 +357,8 @@ static void dio_wait_sync(struct dio_ctl *ctl, struct dio_waiter *w)
 		 atomic_compare_exchange_strong(&ctl->sync_poller, &expected, true);
 	pthread_mutex_lock(&w->lock);
 	while (poller && !atomic_load_explicit(&w->done, memory_order_acquire)) {
-		enum gfs_poll_step step = gfs_poll_step(&ctl->sync_wait, gfs_now_ns() - start,
-							&nap_ns);
+		enum gfs_poll_step step =
+			gfs_poll_step(&ctl->sync_wait, gfs_now_ns() - start, &nap_ns);
 		struct timespec until;
 
 		if (step == GFS_POLL_SLEEP)

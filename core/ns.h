@@ -35,7 +35,7 @@ enum ns_backend {
 
 struct ns_format {
 	struct pi_format pi;   /* lba_size, md_size, PI type/guard/location; layout SEPARATE */
-	uint64_t nlb;          /* capacity in logical blocks */
+	uint64_t nlb;	       /* capacity in logical blocks */
 	bool volatile_cache;   /* a flush is needed for durability */
 	bool write_zeroes;     /* NS_OP_WRITE_ZEROES supported */
 	bool deallocate;       /* NS_OP_DEALLOCATE supported */
@@ -50,7 +50,7 @@ struct ns_options {
 	const struct pi_format *format;
 	unsigned queue_depth; /* requests in flight; 0 = default (128) */
 	bool read_only;
-	bool strict; /* file backend: check PI on every read and write, like PRCHK */
+	bool strict;   /* file backend: check PI on every read and write, like PRCHK */
 	bool md_by_io; /* file backend: read metadata by I/O, never from a mapping (tests) */
 };
 
@@ -64,10 +64,10 @@ enum ns_op {
 
 /* What the device checks on a read or write (NVMe ILBRT, LBAT/LBATM, PRCHK). */
 struct ns_pi_params {
-	uint64_t ref_tag;  /* initial ref tag */
-	uint16_t app_tag;  /* expected app tag and its mask */
+	uint64_t ref_tag; /* initial ref tag */
+	uint16_t app_tag; /* expected app tag and its mask */
 	uint16_t app_mask;
-	uint8_t checks;    /* PI_CHECK_* bits */
+	uint8_t checks; /* PI_CHECK_* bits */
 };
 
 struct ns_request;
@@ -80,14 +80,14 @@ struct ns_request {
 	uint32_t nlb;
 	const struct iovec *iov; /* nlb * lba_size bytes of data (read/write) */
 	int iovcnt;
-	void *md;          /* nlb * md_size bytes of metadata; NULL when md_size is 0 */
+	void *md; /* nlb * md_size bytes of metadata; NULL when md_size is 0 */
 	struct ns_pi_params pi;
-	bool fua;          /* write: durable before completion */
+	bool fua; /* write: durable before completion */
 	ns_end_io_fn end_io;
 	void *private;
 
 	/* Set before end_io runs. */
-	int error;                /* 0 or negative errno */
+	int error;		  /* 0 or negative errno */
 	struct pi_error pi_error; /* tag != PI_TAG_NONE when a PI check failed (error -EIO) */
 
 	/* Private to the namespace layer. */
@@ -119,8 +119,8 @@ int ns_submit_wait(struct ns *ns, struct ns_request *rq);
 /* Convenience wrappers over ns_submit_wait for single-buffer I/O. */
 int ns_read_sync(struct ns *ns, uint64_t slba, uint32_t nlb, void *data, void *md,
 		 const struct ns_pi_params *pi);
-int ns_write_sync(struct ns *ns, uint64_t slba, uint32_t nlb, const void *data,
-		  const void *md, const struct ns_pi_params *pi);
+int ns_write_sync(struct ns *ns, uint64_t slba, uint32_t nlb, const void *data, const void *md,
+		  const struct ns_pi_params *pi);
 int ns_flush_sync(struct ns *ns);
 
 /* Requests accepted by ns_submit since open, per op, and what they moved. */

@@ -21,9 +21,9 @@
  * Never-written blocks (the QEMU rule, nvme_dif_mangle_mdata()): a read returns a block's PI
  * tuple as all 0xFF (the escape; other metadata bytes stay zero, as QEMU returns them) when the
  * stored metadata is all zeros and the block's data range is a hole in the image (lseek
- * SEEK_DATA). Write zeroes and deallocate store that same escaped metadata. Stored metadata that is not all zeros is returned as is,
- * which spares written blocks the lseek. A fresh ftruncate'd image therefore reads as escaped PI
- * everywhere.
+ * SEEK_DATA). Write zeroes and deallocate store that same escaped metadata. Stored metadata that is
+ * not all zeros is returned as is, which spares written blocks the lseek. A fresh ftruncate'd image
+ * therefore reads as escaped PI everywhere.
  *
  * Strict mode checks PI like a controller with PRCHK: a write before it reaches the file (one
  * that fails never does), a read after the fault hooks had their say. A command refused before
@@ -57,8 +57,8 @@ struct file_ns {
 	int data_fd; /* O_DIRECT when direct, else the same as buf_fd */
 	int buf_fd;  /* buffered: metadata, unaligned data, hole queries */
 	bool direct;
-	uint32_t mem_align; /* O_DIRECT buffer alignment */
-	uint64_t md_offset; /* nlb * lba_size */
+	uint32_t mem_align;    /* O_DIRECT buffer alignment */
+	uint64_t md_offset;    /* nlb * lba_size */
 	const uint8_t *md_map; /* the metadata region, mapped read-only; NULL: read it by SQE */
 	void *map_base;	       /* what munmap needs */
 	size_t map_len;

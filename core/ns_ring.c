@@ -14,14 +14,15 @@
  *
  * end_io callbacks run on the completion thread and often submit the next request: those SQEs
  * go to the kernel as soon as the callback returns (ring_reap_batch). Waking a sleeping thread
- * costs 20 - 25 us on a VM (core/poll.h), so the thread polls where that pays, adaptively: while
- * I/O is in flight it polls for completions for about as long as recent completions took to
- * come, and for longer waits (large transfers) it naps for half of that first, with a timed
- * io_uring_enter, and then polls (ring_wait_step); when nothing is in flight it polls in user space for the next
- * submission for about as long as recent idle gaps lasted (ring_idle_poll), so that a
- * synchronous caller's next request, which follows the last completion within microseconds,
- * needs no eventfd wake-up. After long waits (1 MiB transfers, an idle filesystem) the averages
- * grow past GFS_POLL_MAX_NS and the thread sleeps at once.
+ * costs 20 - 25 us on a VM (core/poll.h), so the thread polls where that pays, adaptively:
+ *   - with I/O in flight, it polls for completions for about as long as recent ones took to come
+ *     when that is short; for longer waits (large transfers) with at most
+ *     NS_RING_HYBRID_MAX_INFLIGHT SQEs in flight it naps for half of it with a timed
+ *     io_uring_enter and then polls (ring_wait_step); otherwise it sleeps;
+ *   - with nothing in flight, it polls in user space for the next submission for about as long
+ *     as recent idle gaps lasted (ring_idle_poll), so that a synchronous caller's next request,
+ *     which follows the last completion within microseconds, needs no eventfd wake-up; on an
+ *     idle filesystem the gaps grow past GFS_POLL_MAX_NS and it sleeps at once.
  *
  * Invariants: inflight counts every SQE from ns_ring_get_sqe until its CQE was processed (the
  * eventfd read is not counted), capped at ring->limit for every thread but the completion
@@ -71,8 +72,8 @@ struct ns_ring {
 	struct gfs_poll io_wait;   /* how long completions took to come */
 	struct gfs_poll idle_wait; /* how long the ring stayed idle until the next submission */
 	uint64_t idle_since;	   /* completion thread only: when inflight last reached 0 */
-	int wake_fd;	      /* eventfd nudging the completion thread */
-	uint64_t wake_buf;    /* completion thread: where the eventfd read lands */
+	int wake_fd;		   /* eventfd nudging the completion thread */
+	uint64_t wake_buf;	   /* completion thread: where the eventfd read lands */
 	struct ns_ring_op wake_op;
 };
 
@@ -261,8 +262,8 @@ static enum gfs_poll_step ring_wait_step(struct ns_ring *ring, uint64_t *wait_st
 	 * each request's latency: with many transfers in flight the device is kept busy anyway,
 	 * and the polling only takes the CPU from whoever verifies and copies their data.
 	 */
-	if (step != GFS_POLL_SPIN && (!ring->timed_wait ||
-				      atomic_load(&ring->inflight) > NS_RING_HYBRID_MAX_INFLIGHT))
+	if (step != GFS_POLL_SPIN &&
+	    (!ring->timed_wait || atomic_load(&ring->inflight) > NS_RING_HYBRID_MAX_INFLIGHT))
 		return GFS_POLL_SLEEP;
 	return step;
 }
@@ -272,9 +273,8 @@ static int ring_enter_nap(struct ns_ring *ring, unsigned to_submit, uint64_t nap
 {
 	struct __kernel_timespec ts = {.tv_sec = (long long)(nap_ns / 1000000000ull),
 				       .tv_nsec = (long long)(nap_ns % 1000000000ull)};
-	struct io_uring_getevents_arg arg = {.sigmask = 0,
-					     .sigmask_sz = _NSIG / 8,
-					     .ts = (uint64_t)(uintptr_t)&ts};
+	struct io_uring_getevents_arg arg = {
+		.sigmask = 0, .sigmask_sz = _NSIG / 8, .ts = (uint64_t)(uintptr_t)&ts};
 	int ret = io_uring_enter2(ring->uring.ring_fd, to_submit, 1,
 				  IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, (sigset_t *)&arg,
 				  sizeof(arg));

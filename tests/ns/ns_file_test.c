@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * ns_file_test.c - the file backend: QEMU nvme-ns layout at hand-computed offsets, the
- * never-written rule, metadata read by mapping and by I/O, write zeroes/deallocate, flush/FUA, request counters, unaligned buffers,
- * and bad input (right errno, one log line).
+ * never-written rule, metadata read by mapping and by I/O, write zeroes/deallocate, flush/FUA,
+ * request counters, unaligned buffers, and bad input (right errno, one log line).
  */
 #include <check.h>
 #include <errno.h>
