@@ -78,9 +78,7 @@ static int gfs_flush_unmap_range(struct gfs_inode *gi, uint64_t start, uint64_t 
 	if (ret)
 		return ret;
 	/* Nothing can dirty them again: we hold the inode exclusive. */
-	ret = cache_invalidate_range(gi->mapping, start, end, NULL);
-	gfs_invalidate_notify(gi, start, end - start);
-	return ret;
+	return cache_invalidate_range(gi->mapping, start, end, NULL);
 }
 
 /* Zeroes the partial blocks at both edges of [off, off + len), below EOF. */
@@ -153,6 +151,12 @@ static int gfs_falloc_zero_or_punch(struct gfs_inode *gi, int mode, uint64_t off
 		ret = meta_fallocate(gi->mi, mode, off, len);
 	if (!ret)
 		ret = gfs_zero_edges(gi, off, len);
+	/*
+	 * The front end hears of it once the extents changed, not before: a reader that cached
+	 * the range in between would otherwise keep the old bytes (even after a failure, dropping
+	 * its cache is harmless).
+	 */
+	gfs_invalidate_notify(gi, off, len);
 	return ret;
 }
 
@@ -177,7 +181,11 @@ static int gfs_fallocate_locked(struct gfs_inode *gi, int mode, uint64_t off, ui
 		if (off >= isize || (mode == GFS_FALLOC_COLLAPSE_RANGE && off + len >= isize))
 			return -EINVAL;
 		ret = gfs_flush_unmap_range(gi, off, UINT64_MAX);
-		return ret ? ret : meta_fallocate(gi->mi, mode, off, len);
+		if (!ret)
+			ret = meta_fallocate(gi->mi, mode, off, len);
+		/* Everything from off moved: the front end drops it after the change. */
+		gfs_invalidate_notify(gi, off, UINT64_MAX - off);
+		return ret;
 	default:
 		return gfs_falloc_zero_or_punch(gi, mode, off, len);
 	}
