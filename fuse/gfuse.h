@@ -20,6 +20,7 @@
 #include <fuse_lowlevel.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -101,5 +102,14 @@ void gfuse_inval_hook(void *arg, uint64_t ino, uint64_t off, uint64_t len);
 void gfuse_inval_wait_mine(struct gfuse *gf);
 /* Ranges handed to the kernel so far, and those it refused (not counting -ENOENT). */
 void gfuse_inval_counts(struct gfuse *gf, uint64_t *sent, uint64_t *errors);
+
+/* loop.c: serve requests until unmounted or signalled (sigs: the termination signals, blocked
+ * in the workers); 0, or the error that stopped the loop. */
+int gfuse_loop(struct gfuse *gf, const sigset_t *sigs);
+
+/* blkdev.c: the block device a -o syncfs (fuseblk) mount names as its source, into name. For an
+ * image file a loop device is attached (autoclear) and its fd left in *fd, to be closed once the
+ * mount holds the device; otherwise *fd is -1. 0 or -errno after one log line. */
+int gfuse_blkdev_open(const char *source, bool read_only, char *name, size_t len, int *fd);
 
 #endif /* GUARDFS_FUSE_GFUSE_H */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * main.c - the guardfs daemon: parse the command line, mount the core, mount FUSE, go to the
- * background, serve requests on a multithreaded loop, and on SIGTERM/SIGINT/SIGHUP or an
- * unmount write everything back and checkpoint (gfs_unmount) before exiting 0.
+ * background, serve requests on a multithreaded loop (loop.c), and on SIGTERM/SIGINT/SIGHUP or
+ * an unmount write everything back and checkpoint (gfs_unmount) before exiting 0.
  *
  * Start-up order matters:
  *   1. Fork first (unless -f): the core starts threads (flusher, completion workers), which
@@ -44,6 +44,8 @@ static void gfuse_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/* O_TRUNC comes as a setattr, which goes through gfs_truncate. */
 	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+	/* Requests are read into memory: loop.c looks at each header before libfuse does. */
+	conn->want &= ~FUSE_CAP_SPLICE_READ;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
@@ -158,8 +160,9 @@ static struct fuse_session *gfuse_session_new(struct gfuse *gf, const char *argv
 	gfuse_ops_dir(&ops);
 	gfuse_ops_file(&ops);
 	gfuse_ops_xattr(&ops);
-	n = asprintf(&kopts, "default_permissions,fsname=%s,subtype=%s%s%s", o->fsname, o->subtype,
-		     o->kernel_opts ? "," : "", o->kernel_opts ? o->kernel_opts : "");
+	n = asprintf(&kopts, "default_permissions,fsname=%s,subtype=%s%s%s%s", o->fsname,
+		     o->subtype, o->syncfs ? ",blkdev" : "", o->kernel_opts ? "," : "",
+		     o->kernel_opts ? o->kernel_opts : "");
 	if (n < 0)
 		return NULL;
 	char *argv[] = {(char *)argv0, "-o", kopts, o->debug ? "-d" : NULL, NULL};
@@ -169,23 +172,6 @@ static struct fuse_session *gfuse_session_new(struct gfuse *gf, const char *argv
 	fuse_opt_free_args(&args); /* libfuse may have copied the vector to edit it */
 	free(kopts);
 	return se;
-}
-
-static int gfuse_loop(struct gfuse *gf)
-{
-	struct fuse_loop_config *cfg;
-	int ret;
-
-	if (gf->opts->single_thread)
-		return fuse_session_loop(gf->se);
-	cfg = fuse_loop_cfg_create();
-	if (!cfg)
-		return -ENOMEM;
-	fuse_loop_cfg_set_clone_fd(cfg, 1);
-	fuse_loop_cfg_set_max_threads(cfg, gf->opts->threads);
-	ret = fuse_session_loop_mt(gf->se, cfg);
-	fuse_loop_cfg_destroy(cfg);
-	return ret;
 }
 
 static int gfuse_mount_core(struct gfuse *gf)
@@ -206,15 +192,42 @@ static int gfuse_mount_core(struct gfuse *gf)
 	return 0;
 }
 
+/* -o syncfs: mount as fuseblk, with the block device as the source (blkdev.c). */
+static int gfuse_syncfs_source(struct gfuse_opts *o, int *loop_fd)
+{
+	char name[PATH_MAX];
+	char *dup;
+
+	if (gfuse_blkdev_open(o->source, o->read_only, name, sizeof(name), loop_fd))
+		return -1;
+	dup = strdup(name);
+	if (!dup) {
+		if (*loop_fd >= 0)
+			close(*loop_fd);
+		*loop_fd = -1;
+		return -1;
+	}
+	free(o->fsname);
+	o->fsname = dup;
+	gfs_info("%s: -o syncfs: mounting as fuseblk on %s", o->source, name);
+	return 0;
+}
+
 /* Serve until unmounted or signalled; the exit status. */
 static int gfuse_serve(struct gfuse *gf, const char *argv0, int *notify_fd, sigset_t *sigs)
 {
-	int ret, status = 1;
+	int ret, loop_fd = -1, status = 1;
 
+	if (gf->opts->syncfs && gfuse_syncfs_source(gf->opts, &loop_fd))
+		return 1;
 	gf->se = gfuse_session_new(gf, argv0);
 	if (!gf->se || fuse_set_signal_handlers(gf->se))
 		goto out;
-	if (fuse_session_mount(gf->se, gf->opts->mountpoint))
+	ret = fuse_session_mount(gf->se, gf->opts->mountpoint);
+	if (loop_fd >= 0)
+		close(loop_fd); /* the mount holds the loop device now, or it detaches */
+	loop_fd = -1;
+	if (ret)
 		goto out_signals;
 	if (gfuse_inval_start(gf))
 		goto out_unmount;
@@ -222,7 +235,7 @@ static int gfuse_serve(struct gfuse *gf, const char *argv0, int *notify_fd, sigs
 	gfuse_notify("READY=1\nSTATUS=mounted");
 	gfs_info("%s mounted on %s", gf->opts->source, gf->opts->mountpoint);
 	pthread_sigmask(SIG_UNBLOCK, sigs, NULL);
-	ret = gfuse_loop(gf);
+	ret = gfuse_loop(gf, sigs);
 	pthread_sigmask(SIG_BLOCK, sigs, NULL);
 	gfuse_notify("STOPPING=1\nSTATUS=writing back and unmounting");
 	status = ret < 0 ? 1 : 0;
@@ -232,6 +245,8 @@ out_unmount:
 out_signals:
 	fuse_remove_signal_handlers(gf->se);
 out:
+	if (loop_fd >= 0)
+		close(loop_fd);
 	if (gf->se)
 		fuse_session_destroy(gf->se);
 	return status;
@@ -263,6 +278,16 @@ static int gfuse_resolve(const char *what, const char **path, char *buf)
 
 static int gfuse_defaults(struct gfuse_opts *o)
 {
+	if (o->syncfs && geteuid() != 0) {
+		fprintf(stderr,
+			"guardfs: -o syncfs needs root (a fuseblk mount of a block device)\n");
+		return -EPERM;
+	}
+	if (o->syncfs && o->fsname) {
+		fprintf(stderr,
+			"guardfs: -o syncfs: no fsname= (the source is the block device)\n");
+		return -EINVAL;
+	}
 	if (!o->threads)
 		o->threads = GFUSE_DEFAULT_THREADS;
 	if (!o->fsname && !(o->fsname = strdup(o->source)))

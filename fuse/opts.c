@@ -152,6 +152,10 @@ static int opts_one(struct gfuse_opts *o, char *opt)
 		o->read_only = true;
 		return opts_append_kernel(o, opt);
 	}
+	if (!strcmp(opt, "syncfs")) {
+		o->syncfs = true;
+		return 0;
+	}
 	if (!strcmp(opt, "allow_other")) {
 		o->allow_other = true;
 		return opts_append_kernel(o, opt);
@@ -271,9 +275,13 @@ void gfuse_opts_usage(void)
 	       "  dirty_bytes=SIZE     throttle writers above this much dirty data (cache_size/2)\n"
 	       "  dirty_expire_ms=N    write back dirty data older than this (5000)\n"
 	       "  dio_align=lba|fsblock  O_DIRECT alignment: the LBA size (default) or fs block\n"
-	       "  threads=N            maximum request threads (default 16)\n"
+	       "  threads=N            request threads (default 16)\n"
 	       "  pi_report=syslog|stderr  also send PI failure reports there (stderr stays open\n"
 	       "                       in the background for them)\n"
+	       "  syncfs               root only: mount as fuseblk (on a loop device over an "
+	       "image\n"
+	       "                       file, or /dev/nvmeXnY) so that syncfs(2) and sync -f write\n"
+	       "                       everything back and commit (Linux 6.18+; docs/MOUNTING.md)\n"
 	       "  ro                   read-only mount\n"
 	       "  allow_other          let other users in (non-root: user_allow_other in\n"
 	       "                       /etc/fuse.conf)\n"

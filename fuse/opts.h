@@ -6,11 +6,11 @@
  *   guardfs --help | --version | --stats MOUNTPOINT
  *
  * -o options are split three ways: guardfs's own (cache_size=, dirty_bytes=, dirty_expire_ms=,
- * dio_align=, threads=, pi_report=), the FUSE/kernel ones handed to libfuse (ro, rw, allow_other,
- * default_permissions, fsname=, subtype=, max_read=, the mount flags such as nosuid/noexec), and
- * the ones mount(8), fstab and systemd pass along that mean nothing to a mounted filesystem
- * (defaults, auto, noauto, user, users, nofail, _netdev, x-systemd.*, x-*, comment=), which are
- * accepted and ignored. Anything else is refused with one line naming it.
+ * dio_align=, threads=, pi_report=, syncfs), the FUSE/kernel ones handed to libfuse (ro, rw,
+ * allow_other, default_permissions, fsname=, subtype=, max_read=, the mount flags such as
+ * nosuid/noexec), and the ones mount(8), fstab and systemd pass along that mean nothing to a
+ * mounted filesystem (defaults, auto, noauto, user, users, nofail, _netdev, x-systemd.*, x-*,
+ * comment=), which are accepted and ignored. Anything else is refused with one line naming it.
  */
 #ifndef GUARDFS_FUSE_OPTS_H
 #define GUARDFS_FUSE_OPTS_H
@@ -41,6 +41,7 @@ struct gfuse_opts {
 	bool dio_fsblock;
 	bool read_only;
 	bool allow_other;
+	bool syncfs; /* fuseblk mount, so that the kernel forwards syncfs(2) (blkdev.c, loop.c) */
 	bool default_permissions; /* always on: the kernel checks permissions and sticky bits */
 	char *fsname, *subtype;
 	unsigned threads; /* max worker threads of the session loop */

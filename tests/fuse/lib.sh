@@ -24,7 +24,7 @@ fail() {
 }
 
 fuse_is_mounted() {
-	grep -q " ${MNT} fuse.guardfs " /proc/self/mounts
+	grep -Eq " ${MNT} fuse(blk)?\.guardfs " /proc/self/mounts
 }
 
 fuse_cleanup() {

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loop.c - the request loop: opts->threads workers (one with -s, run by the caller) each
+ * receiving a request from the session and handing it to libfuse, except FUSE_SYNCFS.
+ *
+ * Why our own loop: libfuse 3.14 does not know opcode 50 and answers it ENOSYS, after which the
+ * kernel never sends it again, so syncfs(2) on the mount would return 0 with dirty data still in
+ * the core's cache. The kernel sends FUSE_SYNCFS on fuseblk mounts (-o syncfs, blkdev.c); a
+ * worker that receives one runs gfs_syncfs() and writes the reply to the session fd itself.
+ * Everything else goes to fuse_session_process_buf() exactly as fuse_session_loop_mt() would.
+ *
+ * Requests are read into memory (gfuse_init clears FUSE_CAP_SPLICE_READ), so the header can be
+ * looked at before libfuse sees the request.
+ *
+ * Exit and signals, as libfuse's own loops: the workers run with SIGTERM/SIGINT/SIGHUP blocked;
+ * libfuse's handler (fuse_set_signal_handlers) marks the session exited and interrupts the
+ * calling thread's wait, which then cancels the workers where they wait for a request (never
+ * while one is being served) and joins them. An unmount makes a worker's read fail with ENODEV,
+ * which exits the session the same way.
+ */
+#include "fuse/gfuse.h"
+
+#include <errno.h>
+#include <linux/fuse.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/bug.h"
+#include "core/log.h"
+
+struct loop_state {
+	struct gfuse *gf;
+	sem_t finished; /* posted by each worker that stops on its own */
+	int error;	/* first receive error (negative errno), 0 for an unmount or signal */
+	pthread_mutex_t lock;
+};
+
+/* FUSE_SYNCFS: write everything back, commit and flush, then answer the kernel. */
+static void loop_syncfs(struct gfuse *gf, const struct fuse_in_header *in)
+{
+	struct fuse_out_header out = {.len = sizeof(out), .unique = in->unique};
+	ssize_t n;
+
+	out.error = gfs_syncfs(gf->gfs);
+	if (gf->opts->debug)
+		fprintf(stderr,
+			"unique: %llu, opcode: SYNCFS (%u), nodeid: %llu, error: %d (guardfs)\n",
+			(unsigned long long)in->unique, in->opcode, (unsigned long long)in->nodeid,
+			out.error);
+	n = write(fuse_session_fd(gf->se), &out, sizeof(out));
+	/* ENOENT: the kernel gave up on the request (interrupted); nothing waits for the reply. */
+	if (n != (ssize_t)sizeof(out) && !(n < 0 && errno == ENOENT))
+		gfs_err("syncfs: cannot reply to the kernel: %s",
+			n < 0 ? strerror(errno) : "short write");
+}
+
+/* One request just received into buf. */
+static void loop_dispatch(struct gfuse *gf, const struct fuse_buf *buf)
+{
+	const struct fuse_in_header *in = buf->mem;
+
+	GFS_BUG_ON(buf->flags & FUSE_BUF_IS_FD);
+	if (buf->size >= sizeof(*in) && in->opcode == FUSE_SYNCFS) {
+		loop_syncfs(gf, in);
+		return;
+	}
+	fuse_session_process_buf(gf->se, buf);
+}
+
+/* Receive and serve until the session exits; 0, or the receive error that ended it. Cancellable
+ * only while waiting for a request. */
+static int loop_serve(struct gfuse *gf, struct fuse_buf *buf)
+{
+	int ret = 0;
+
+	while (!fuse_session_exited(gf->se)) {
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+		ret = fuse_session_receive_buf(gf->se, buf);
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		if (ret == -EINTR)
+			continue;
+		if (ret <= 0) /* 0: unmounted (libfuse exited the session on ENODEV) */
+			break;
+		loop_dispatch(gf, buf);
+	}
+	return ret < 0 ? ret : 0;
+}
+
+static void loop_free_buf(void *arg)
+{
+	free(((struct fuse_buf *)arg)->mem);
+}
+
+static void *loop_worker(void *arg)
+{
+	struct loop_state *ls = arg;
+	struct fuse_buf buf = {.mem = NULL};
+	int ret;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_cleanup_push(loop_free_buf, &buf);
+	ret = loop_serve(ls->gf, &buf);
+	pthread_cleanup_pop(1);
+	if (ret < 0) {
+		pthread_mutex_lock(&ls->lock);
+		if (!ls->error)
+			ls->error = ret;
+		pthread_mutex_unlock(&ls->lock);
+	}
+	fuse_session_exit(ls->gf->se);
+	sem_post(&ls->finished);
+	return NULL;
+}
+
+/* Start up to opts->threads workers with the termination signals blocked; how many started. */
+static unsigned loop_start(struct loop_state *ls, pthread_t *tids, const sigset_t *sigs)
+{
+	unsigned n = 0;
+	sigset_t old;
+	int ret;
+
+	pthread_sigmask(SIG_BLOCK, sigs, &old);
+	for (; n < ls->gf->opts->threads; n++) {
+		ret = pthread_create(&tids[n], NULL, loop_worker, ls);
+		if (ret) {
+			gfs_err("cannot start request thread %u: %s", n, strerror(ret));
+			break;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return n;
+}
+
+static int loop_mt(struct gfuse *gf, const sigset_t *sigs)
+{
+	struct loop_state ls = {.gf = gf};
+	pthread_t *tids = calloc(gf->opts->threads, sizeof(*tids));
+	unsigned n;
+
+	if (!tids)
+		return -ENOMEM;
+	sem_init(&ls.finished, 0, 0);
+	pthread_mutex_init(&ls.lock, NULL);
+	n = loop_start(&ls, tids, sigs);
+	if (!n)
+		ls.error = -EAGAIN;
+	/* sem_wait returns EINTR when libfuse's signal handler ran on this thread. */
+	while (n && !fuse_session_exited(gf->se))
+		sem_wait(&ls.finished);
+	for (unsigned i = 0; i < n; i++)
+		pthread_cancel(tids[i]);
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(tids[i], NULL);
+	pthread_mutex_destroy(&ls.lock);
+	sem_destroy(&ls.finished);
+	free(tids);
+	return ls.error;
+}
+
+int gfuse_loop(struct gfuse *gf, const sigset_t *sigs)
+{
+	int ret;
+
+	if (gf->opts->single_thread) {
+		struct fuse_buf buf = {.mem = NULL};
+
+		ret = loop_serve(gf, &buf);
+		free(buf.mem);
+	} else
+		ret = loop_mt(gf, sigs);
+	fuse_session_reset(gf->se);
+	return ret;
+}
