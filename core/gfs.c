@@ -11,7 +11,8 @@
  * Write errors (errseq, as the kernel's errseq_t / file_check_and_advance_wb_err): writeback
  * bumps the inode's error sequence and stores the error; each open file remembers the
  * sequence it last reported, and fsync returns the error once per file whenever the sequence
- * moved. A later successful writeback never resets it.
+ * moved. A later successful writeback never resets it. A file opened while no file has
+ * reported the last error starts just before it (errseq_sample's SEEN rule).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -312,6 +313,7 @@ uint64_t gfs_inode_ino(const struct gfs_inode *gi)
 void gfs_inode_set_error(struct gfs_inode *gi, int error)
 {
 	atomic_store(&gi->wb_err, error);
+	atomic_store(&gi->wb_err_unseen, true); /* before the sequence moves: gfs_open reads it after */
 	atomic_fetch_add(&gi->wb_err_seq, 1);
 }
 
@@ -344,6 +346,18 @@ void gfs_invalidate_notify(struct gfs_inode *gi, uint64_t off, uint64_t len)
 
 /* ---- open files ---- */
 
+/*
+ * errseq_sample: where a new file starts in the inode's error sequence. An error no file has
+ * reported yet is still reported to it (the writer may have closed before writeback failed);
+ * one that was reported is not.
+ */
+static uint64_t gfs_file_sample_error(struct gfs_inode *gi)
+{
+	uint64_t seq = atomic_load(&gi->wb_err_seq);
+
+	return seq && atomic_load(&gi->wb_err_unseen) ? seq - 1 : seq;
+}
+
 int gfs_open(struct gfs *gfs, uint64_t ino, unsigned flags, struct gfs_file **out)
 {
 	struct gfs_inode *gi;
@@ -364,7 +378,7 @@ int gfs_open(struct gfs *gfs, uint64_t ino, unsigned flags, struct gfs_file **ou
 		return -ENOMEM;
 	file->gi = gi;
 	file->flags = flags;
-	atomic_init(&file->wb_err_seen, atomic_load(&gi->wb_err_seq));
+	atomic_init(&file->wb_err_seen, gfs_file_sample_error(gi));
 	pthread_mutex_init(&file->ra_lock, NULL);
 	atomic_fetch_add(&gi->open_count, 1);
 	*out = file;
@@ -461,6 +475,7 @@ static int gfs_file_check_error(struct gfs_file *file)
 		return 0;
 	if (!atomic_compare_exchange_strong(&file->wb_err_seen, &seen, seq))
 		return 0; /* a concurrent fsync of this file reports it */
+	atomic_store(&gi->wb_err_unseen, false);
 	return atomic_load(&gi->wb_err) ?: -EIO;
 }
 

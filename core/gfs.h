@@ -20,7 +20,8 @@
  * Errors: 0 / byte counts, or a negative errno. A PI failure on read is -EIO with one log line
  * (inode, offset, LBA, tag, expected, found). A failed writeback is recorded per inode and
  * reported by the next gfs_fsync() of every open file (errseq, as the kernel's
- * file_check_and_advance_wb_err), never cleared by a later successful writeback.
+ * file_check_and_advance_wb_err), never cleared by a later successful writeback; a file opened
+ * while no file has reported it yet is told too (errseq_sample).
  */
 #ifndef GUARDFS_GFS_H
 #define GUARDFS_GFS_H

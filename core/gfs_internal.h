@@ -67,10 +67,13 @@ struct gfs_inode {
 	/*
 	 * errseq: wb_err_seq counts write errors, wb_err holds the last one. A file reports an
 	 * error when the sequence moved since it last looked, so every fd sees each failure
-	 * once and a later successful writeback clears nothing.
+	 * once and a later successful writeback clears nothing. wb_err_unseen (errseq's SEEN
+	 * flag, inverted): no file has reported the last error yet, so a file opened now is
+	 * still told (errseq_sample), as when the writer closed before its data was written back.
 	 */
 	atomic_uint_fast64_t wb_err_seq;
 	atomic_int wb_err;
+	atomic_bool wb_err_unseen;
 	/*
 	 * Serialises on-disk size updates at ioend completion with a shrinking truncate: an
 	 * ioend built before the truncate must not grow the size again afterwards. Taken after

@@ -97,6 +97,45 @@ static void corrupt(uint64_t nlb, uint64_t lba, int md_off)
 	close(fd);
 }
 
+/*
+ * The writer closed before its data was written back, and writeback failed: nobody has seen the
+ * error, so the next opener's fsync reports it (once); after that, new openers start clean.
+ */
+START_TEST(unseen_write_error_is_reported_to_the_next_opener)
+{
+	struct gfs *gfs = io_mount(&io_img, NULL);
+	uint64_t ino = io_create(gfs, "u");
+	struct gfs_file *f1 = io_open(gfs, ino), *f2, *f3;
+	struct ns_fault fault = {
+		.kind = NS_FAULT_IO_ERROR,
+		.ops = NS_FAULT_OP(NS_OP_WRITE),
+		.nth = 1,
+	};
+	char buf[FSZ];
+
+	ck_assert_int_eq(gfs_fallocate(f1, 0, 0, 2 * FSZ), 0);
+	fault.lba_first = lba_of(f1, 0);
+	fault.lba_last = fault.lba_first + 2 * FSZ / BS - 1;
+	memset(buf, 'u', sizeof(buf));
+	io_write_all(f1, buf, FSZ, 0);
+	gfs_release(f1); /* closed with its data still dirty */
+	test_log_capture();
+	ck_assert_int_ge(ns_fault_add(gfs_ns(gfs), &fault), 0);
+	ck_assert_int_le(gfs_syncfs(gfs), 0); /* writeback fails here, seen by no file */
+	ns_fault_clear(gfs_ns(gfs));
+	ck_assert_uint_ge(test_log_errors(), 1);
+	f2 = io_open(gfs, ino);
+	ck_assert_int_eq(gfs_fsync(f2, false), -EIO);
+	ck_assert_int_eq(gfs_fsync(f2, false), 0);
+	f3 = io_open(gfs, ino);
+	ck_assert_int_eq(gfs_fsync(f3, true), 0);
+	gfs_release(f2);
+	gfs_release(f3);
+	gfs_log_set_hook(NULL, NULL);
+	ck_assert_int_eq(gfs_unmount(gfs), 0);
+}
+END_TEST
+
 START_TEST(pi_damage_fails_only_reads_touching_the_block)
 {
 	/* md offsets in the 8-byte tuple: guard 0-1, app (owner) tag 2-3, ref tag 4-7. */
@@ -307,6 +346,7 @@ static Suite *io_err_suite(void)
 	tcase_add_checked_fixture(tc, io_setup, io_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, write_error_is_reported_once_per_file_and_not_cleared_by_later_success);
+	tcase_add_test(tc, unseen_write_error_is_reported_to_the_next_opener);
 	tcase_add_test(tc, pi_damage_fails_only_reads_touching_the_block);
 	tcase_add_test(tc, partial_write_over_damaged_block_fails_with_eio);
 	tcase_add_test(tc, read_io_error_fails_read_and_retry_succeeds);
