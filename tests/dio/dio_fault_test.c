@@ -131,8 +131,9 @@ static void once_end(void *arg, ssize_t result)
 {
 	struct once *o = arg;
 
-	atomic_fetch_add(&o->calls, 1);
+	/* The result first: the test reads it as soon as it sees the call. */
 	atomic_store(&o->result, result);
+	atomic_fetch_add(&o->calls, 1);
 }
 
 /* An 8 MiB request is 8 pieces; an I/O error on piece k fails it, whatever k. */
