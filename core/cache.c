@@ -20,6 +20,7 @@
 #include "core/cache.h"
 #include "core/cache_internal.h"
 #include "core/log.h"
+#include "core/poll.h"
 
 static bool is_power_of_2(uint64_t x)
 {
@@ -59,14 +60,8 @@ static void cache_wait_end(struct cache *cache)
  */
 static void cache_wait_event(struct cache *cache, uint64_t seq)
 {
-	struct timespec deadline;
+	struct timespec deadline = gfs_deadline_after(100 * 1000 * 1000);
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_nsec += 100 * 1000 * 1000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&cache->event_lock);
 	while (atomic_load(&cache->event_seq) == seq)
 		if (pthread_cond_timedwait(&cache->event_cond, &cache->event_lock, &deadline))
@@ -102,7 +97,6 @@ static int cache_check_options(const struct cache_options *o)
 int cache_create(const struct cache_options *opts, struct cache **out)
 {
 	struct cache_options o = *opts;
-	pthread_condattr_t attr;
 	struct cache *cache;
 	int ret;
 
@@ -124,10 +118,7 @@ int cache_create(const struct cache_options *opts, struct cache **out)
 	cache->folio_shift = __builtin_ctz(o.folio_size);
 	pthread_mutex_init(&cache->lru_lock, NULL);
 	pthread_mutex_init(&cache->event_lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&cache->event_cond, &attr);
-	pthread_condattr_destroy(&attr);
+	gfs_cond_init_monotonic(&cache->event_cond);
 	*out = cache;
 	return 0;
 }

@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/buffered.h"
 #include "core/cache.h"
@@ -359,18 +358,11 @@ static void dio_wait_sync(struct dio_ctl *ctl, struct dio_waiter *w)
 	while (poller && !atomic_load_explicit(&w->done, memory_order_acquire)) {
 		enum gfs_poll_step step =
 			gfs_poll_step(&ctl->sync_wait, gfs_now_ns() - start, &nap_ns);
-		struct timespec until;
-
 		if (step == GFS_POLL_SLEEP)
 			break;
 		if (step == GFS_POLL_NAP) {
-			clock_gettime(CLOCK_MONOTONIC, &until);
-			until.tv_sec += (time_t)(nap_ns / 1000000000ull);
-			until.tv_nsec += (long)(nap_ns % 1000000000ull);
-			if (until.tv_nsec >= 1000000000l) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000l;
-			}
+			struct timespec until = gfs_deadline_after(nap_ns);
+
 			w->sleeping = true;
 			pthread_cond_timedwait(&w->cond, &w->lock, &until);
 			w->sleeping = false;
@@ -398,22 +390,15 @@ static void dio_wait_sync(struct dio_ctl *ctl, struct dio_waiter *w)
 static ssize_t dio_rw_sync(struct gfs_file *file, struct iovec *iov, uint64_t off, bool write)
 {
 	struct dio_waiter w = {.sleeping = false};
-	pthread_condattr_t attr;
-	struct dio_ctl *ctl;
 	int ret;
 
-	ret = dio_ctl_get(file->gi->gfs, &ctl);
-	if (ret)
-		return ret;
 	atomic_init(&w.done, false);
 	pthread_mutex_init(&w.lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* the naps of dio_wait_sync */
-	pthread_cond_init(&w.cond, &attr);
-	pthread_condattr_destroy(&attr);
+	gfs_cond_init_monotonic(&w.cond); /* the naps of dio_wait_sync */
 	ret = dio_submit(file, iov, 1, off, write, dio_wake, &w, true);
 	if (!ret) {
-		dio_wait_sync(ctl, &w);
+		/* Submitted: the control block exists (dio_ctl_get in dio_submit). */
+		dio_wait_sync(atomic_load(&file->gi->gfs->dio), &w);
 		meta_inode_unlock(file->gi->mi);
 	}
 	pthread_cond_destroy(&w.cond);

@@ -243,7 +243,7 @@ static int ring_start(struct ns_ring *ring)
 
 /*
  * With I/O in flight and nothing posted yet: poll, nap or sleep, as recent completions took
- * (gfs_poll_step). *wait_start marks when the wait began, for ring_note_wait().
+ * (gfs_poll_step). *wait_start marks when the wait began, until completions end it.
  */
 static enum gfs_poll_step ring_wait_step(struct ns_ring *ring, uint64_t *wait_start,
 					 uint64_t *nap_ns)
@@ -282,15 +282,6 @@ static int ring_enter_nap(struct ns_ring *ring, unsigned to_submit, uint64_t nap
 	return ret == -ETIME ? 0 : ret;
 }
 
-/* Completions are posted: a wait that began at wait_start is over. */
-static void ring_note_wait(struct ns_ring *ring, uint64_t *wait_start)
-{
-	if (!*wait_start)
-		return;
-	gfs_poll_note(&ring->io_wait, gfs_now_ns() - *wait_start);
-	*wait_start = 0;
-}
-
 /*
  * Nothing in flight: poll in user space for the next submission (another thread's SQEs raise
  * queued) for about as long as recent idle gaps lasted, before the loop sleeps in the kernel.
@@ -307,15 +298,6 @@ static void ring_idle_poll(struct ns_ring *ring)
 	       gfs_now_ns() - ring->idle_since < budget) {
 		gfs_poll_pause();
 	}
-}
-
-/* The idle gap that began at idle_since ended with a submission. */
-static void ring_note_idle(struct ns_ring *ring)
-{
-	if (!ring->idle_since)
-		return;
-	gfs_poll_note(&ring->idle_wait, gfs_now_ns() - ring->idle_since);
-	ring->idle_since = 0;
 }
 
 static void *ring_reap_loop(void *arg)
@@ -337,8 +319,8 @@ static void *ring_reap_loop(void *arg)
 			ring_idle_poll(ring);
 		pthread_mutex_lock(&ring->submit_lock);
 		to_submit = ring_publish_sq(ring);
-		if (to_submit)
-			ring_note_idle(ring);
+		if (to_submit) /* the idle gap ended with a submission */
+			gfs_poll_end(&ring->idle_wait, &ring->idle_since);
 		if (!io_uring_cq_ready(&ring->uring))
 			step = ring_wait_step(ring, &wait_start, &nap_ns);
 		block = step != GFS_POLL_SPIN;
@@ -359,7 +341,7 @@ static void *ring_reap_loop(void *arg)
 			GFS_BUG_ON(ret < 0);
 		}
 		if (io_uring_cq_ready(&ring->uring))
-			ring_note_wait(ring, &wait_start);
+			gfs_poll_end(&ring->io_wait, &wait_start);
 		ring_reap_batch(ring);
 	}
 	return NULL;

@@ -21,6 +21,7 @@
 #ifndef GUARDFS_POLL_H
 #define GUARDFS_POLL_H
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -41,6 +42,32 @@ static inline uint64_t gfs_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A condition variable whose timed waits count on CLOCK_MONOTONIC (gfs_deadline_after). */
+static inline void gfs_cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+/* The CLOCK_MONOTONIC time ns from now, for pthread_cond_timedwait on a monotonic condvar. */
+static inline struct timespec gfs_deadline_after(uint64_t ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(ns / 1000000000ull);
+	ts.tv_nsec += (long)(ns % 1000000000ull);
+	if (ts.tv_nsec >= 1000000000l) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000l;
+	}
+	return ts;
 }
 
 /*
@@ -92,6 +119,15 @@ static inline void gfs_poll_note(struct gfs_poll *p, uint64_t waited_ns)
 	if (waited_ns > 8 * GFS_POLL_MAX_NS)
 		waited_ns = 8 * GFS_POLL_MAX_NS; /* one stall must not disable polling for long */
 	atomic_store_explicit(&p->avg_ns, avg - avg / 8 + waited_ns / 8, memory_order_relaxed);
+}
+
+/* A wait that began at *since (0: none was going on) is over: note it and clear *since. */
+static inline void gfs_poll_end(struct gfs_poll *p, uint64_t *since)
+{
+	if (!*since)
+		return;
+	gfs_poll_note(p, gfs_now_ns() - *since);
+	*since = 0;
 }
 
 #endif /* GUARDFS_POLL_H */

@@ -31,6 +31,7 @@
 #include "core/gfs_internal.h"
 #include "core/iomap.h"
 #include "core/log.h"
+#include "core/poll.h"
 #include "core/writeback.h"
 
 struct wb_ctl {
@@ -294,16 +295,10 @@ static void *wb_flusher_main(void *arg)
 
 	pthread_mutex_lock(&wb->lock);
 	while (!wb->stop_flusher) {
-		struct timespec deadline;
+		struct timespec deadline =
+			gfs_deadline_after((uint64_t)gfs->opts.flusher_interval_ms * 1000000);
 		bool kicked;
 
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += gfs->opts.flusher_interval_ms / 1000;
-		deadline.tv_nsec += (long)(gfs->opts.flusher_interval_ms % 1000) * 1000000;
-		if (deadline.tv_nsec >= 1000000000) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000;
-		}
 		if (!wb->kicked)
 			pthread_cond_timedwait(&wb->flusher_cond, &wb->lock, &deadline);
 		if (wb->stop_flusher)
@@ -331,7 +326,6 @@ void wb_resume(struct gfs *gfs)
 int wb_start(struct gfs *gfs)
 {
 	struct cache_wb_ops ops = {.writeback = wb_cache_writeback};
-	pthread_condattr_t attr;
 	struct wb_ctl *wb;
 	int ret;
 
@@ -341,10 +335,7 @@ int wb_start(struct gfs *gfs)
 	wb->gfs = gfs;
 	pthread_mutex_init(&wb->lock, NULL);
 	pthread_mutex_init(&wb->pass_lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&wb->flusher_cond, &attr);
-	pthread_condattr_destroy(&attr);
+	gfs_cond_init_monotonic(&wb->flusher_cond);
 	pthread_cond_init(&wb->worker_cond, NULL);
 	pthread_cond_init(&wb->idle_cond, NULL);
 	gfs->wb = wb;
