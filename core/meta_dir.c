@@ -80,6 +80,19 @@ static int cookie_cmp(const void *key, const struct rb_node *node)
 	return c < other ? -1 : c > other;
 }
 
+/* Under fs->lock: the directory dir_ino, or -ENOENT / -ENOTDIR. */
+static int dir_get(struct meta_fs *fs, uint64_t dir_ino, struct meta_inode **out)
+{
+	struct meta_inode *dir = inode_find(fs, dir_ino);
+
+	if (!dir)
+		return -ENOENT;
+	if (!S_ISDIR(dir->mode))
+		return -ENOTDIR;
+	*out = dir;
+	return 0;
+}
+
 struct meta_dirent *dir_find(struct meta_inode *dir, const char *name, size_t len)
 {
 	struct name_key k = {dir_hash(name, len), name, len};
@@ -361,19 +374,17 @@ int meta_lookup(struct meta_fs *fs, uint64_t dir_ino, const char *name, struct m
 	if (len > META_NAME_MAX)
 		return -ENAMETOOLONG;
 	pthread_mutex_lock(&fs->lock);
-	dir = inode_find(fs, dir_ino);
-	if (!dir)
-		ret = -ENOENT;
-	else if (!S_ISDIR(dir->mode))
-		ret = -ENOTDIR;
-	else if (!strcmp(name, "."))
-		ip = dir;
-	else if (!strcmp(name, ".."))
-		ip = inode_find(fs, dir->dir.parent);
-	else if ((de = dir_find(dir, name, len)))
-		ip = inode_find(fs, de->ino);
-	if (!ret && !ip)
-		ret = -ENOENT;
+	ret = dir_get(fs, dir_ino, &dir);
+	if (!ret) {
+		if (!strcmp(name, "."))
+			ip = dir;
+		else if (!strcmp(name, ".."))
+			ip = inode_find(fs, dir->dir.parent);
+		else if ((de = dir_find(dir, name, len)))
+			ip = inode_find(fs, de->ino);
+		if (!ip)
+			ret = -ENOENT;
+	}
 	if (!ret) {
 		ip->refs++;
 		inode_fill_attr(fs, ip, out);
@@ -607,14 +618,13 @@ struct dirent_copy {
 static int readdir_next(struct meta_fs *fs, uint64_t dir_ino, uint64_t cookie,
 			struct dirent_copy *out)
 {
-	struct meta_inode *dir = inode_find(fs, dir_ino);
+	struct meta_inode *dir;
 	struct meta_dirent *de;
 	uint64_t want = cookie + 1;
+	int ret = dir_get(fs, dir_ino, &dir);
 
-	if (!dir)
-		return -ENOENT;
-	if (!S_ISDIR(dir->mode))
-		return -ENOTDIR;
+	if (ret)
+		return ret;
 	if (cookie < 2) {
 		bool dot = cookie == 0;
 
@@ -644,15 +654,11 @@ static int readdir_next(struct meta_fs *fs, uint64_t dir_ino, uint64_t cookie,
 int meta_dir_next_cookie(struct meta_fs *fs, uint64_t dir_ino, uint64_t *out)
 {
 	struct meta_inode *dir;
-	int ret = 0;
+	int ret;
 
 	pthread_mutex_lock(&fs->lock);
-	dir = inode_find(fs, dir_ino);
-	if (!dir)
-		ret = -ENOENT;
-	else if (!S_ISDIR(dir->mode))
-		ret = -ENOTDIR;
-	else
+	ret = dir_get(fs, dir_ino, &dir);
+	if (!ret)
 		*out = dir->dir.next_cookie;
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
