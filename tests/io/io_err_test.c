@@ -34,26 +34,32 @@ static uint64_t lba_of(struct gfs_file *f, uint64_t pos)
 	       (pos - map.offset) / ns_get_format(gfs_file_inode(f)->gfs->ns)->pi.lba_size;
 }
 
+/* Fail the nth data write to the first len bytes of f (allocated) with an I/O error. */
+static void arm_write_error(struct gfs *gfs, struct gfs_file *f, uint64_t len, unsigned nth)
+{
+	uint64_t lba = lba_of(f, 0);
+	struct ns_fault fault = {
+		.kind = NS_FAULT_IO_ERROR,
+		.ops = NS_FAULT_OP(NS_OP_WRITE),
+		.nth = nth,
+		.lba_first = lba,
+		.lba_last = lba + len / BS - 1,
+	};
+
+	ck_assert_int_ge(ns_fault_add(gfs_ns(gfs), &fault), 0);
+}
+
 START_TEST(write_error_is_reported_once_per_file_and_not_cleared_by_later_success)
 {
 	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint64_t ino = io_create(gfs, "e");
 	struct gfs_file *f1 = io_open(gfs, ino), *f2 = io_open(gfs, ino), *f3;
-	struct ns_fault fault = {
-		.kind = NS_FAULT_IO_ERROR,
-		.ops = NS_FAULT_OP(NS_OP_WRITE),
-		.nth = 2,
-	};
 	struct gfs_stats st;
 	char buf[FSZ];
-	uint64_t lba;
 
 	ck_assert_int_eq(gfs_fallocate(f1, 0, 0, 4 * FSZ), 0);
-	lba = lba_of(f1, 0);
-	fault.lba_first = lba;
-	fault.lba_last = lba + 4 * FSZ / BS - 1;
 	test_log_capture();
-	ck_assert_int_ge(ns_fault_add(gfs_ns(gfs), &fault), 0);
+	arm_write_error(gfs, f1, 4 * FSZ, 2);
 	/* Two separate data writes (not contiguous): the second one fails. */
 	memset(buf, 'a', sizeof(buf));
 	io_write_all(f1, buf, FSZ, 0);
@@ -106,21 +112,14 @@ START_TEST(unseen_write_error_is_reported_to_the_next_opener)
 	struct gfs *gfs = io_mount(&io_img, NULL);
 	uint64_t ino = io_create(gfs, "u");
 	struct gfs_file *f1 = io_open(gfs, ino), *f2, *f3;
-	struct ns_fault fault = {
-		.kind = NS_FAULT_IO_ERROR,
-		.ops = NS_FAULT_OP(NS_OP_WRITE),
-		.nth = 1,
-	};
 	char buf[FSZ];
 
 	ck_assert_int_eq(gfs_fallocate(f1, 0, 0, 2 * FSZ), 0);
-	fault.lba_first = lba_of(f1, 0);
-	fault.lba_last = fault.lba_first + 2 * FSZ / BS - 1;
 	memset(buf, 'u', sizeof(buf));
 	io_write_all(f1, buf, FSZ, 0);
-	gfs_release(f1); /* closed with its data still dirty */
 	test_log_capture();
-	ck_assert_int_ge(ns_fault_add(gfs_ns(gfs), &fault), 0);
+	arm_write_error(gfs, f1, 2 * FSZ, 1);
+	gfs_release(f1);		      /* closed with its data still dirty */
 	ck_assert_int_le(gfs_syncfs(gfs), 0); /* writeback fails here, seen by no file */
 	ns_fault_clear(gfs_ns(gfs));
 	ck_assert_uint_ge(test_log_errors(), 1);

@@ -135,14 +135,27 @@ static uint64_t make_dir(struct meta_fs *fs, uint64_t dir, const char *name)
 	return a.ino;
 }
 
-static struct meta_fs *mount_rw(const char *image)
+static struct meta_fs *mount_with(const char *image, const struct meta_mount_opts *mo)
 {
 	struct meta_fs *fs;
-	int ret = meta_mount(image, NULL, &fs);
+	int ret = meta_mount(image, mo, &fs);
 
 	if (ret)
 		die(image, ret);
 	return fs;
+}
+
+static struct meta_fs *mount_rw(const char *image)
+{
+	return mount_with(image, NULL);
+}
+
+/* Read-only; strict: the namespace checks PI on every read as well. */
+static struct meta_fs *mount_ro(const char *image, bool strict)
+{
+	struct meta_mount_opts mo = {.read_only = true, .strict = strict};
+
+	return mount_with(image, &mo);
 }
 
 static void unmount(struct meta_fs *fs)
@@ -203,7 +216,6 @@ static void cmd_populate(const char *image)
 
 static void cmd_where(const char *image, const char *path, uint64_t off)
 {
-	struct meta_mount_opts mo = {.read_only = true};
 	const struct pi_format *f;
 	struct meta_inode *ip;
 	struct meta_attr a;
@@ -213,9 +225,7 @@ static void cmd_where(const char *image, const char *path, uint64_t off)
 	uint32_t tuple_off;
 	int ret;
 
-	ret = meta_mount(image, &mo, &fs);
-	if (ret)
-		die(image, ret);
+	fs = mount_ro(image, false);
 	lookup_path(fs, path, &a, &parent);
 	ret = meta_inode_get(fs, a.ino, &ip);
 	if (!ret)
@@ -255,7 +265,6 @@ static void cmd_flip(const char *image, uint64_t off)
  */
 static void cmd_craft(const char *image, const char *path, long nlink, int orphan, int64_t size)
 {
-	struct meta_mount_opts mo = {.read_only = true};
 	const char *name = strrchr(path, '/') + 1;
 	struct jedit *je;
 	struct meta_fs *fs;
@@ -263,9 +272,7 @@ static void cmd_craft(const char *image, const char *path, long nlink, int orpha
 	uint64_t parent;
 	int ret;
 
-	ret = meta_mount(image, &mo, &fs);
-	if (ret)
-		die(image, ret);
+	fs = mount_ro(image, false);
 	lookup_path(fs, path, &a, &parent);
 	meta_unmount(fs);
 	if (size >= 0) {
@@ -399,7 +406,6 @@ static void cmd_lostdir(const char *image, const char *path)
 
 static void cmd_cycle(const char *image, const char *path1, const char *path2)
 {
-	struct meta_mount_opts mo = {.read_only = true};
 	const char *name1 = strrchr(path1, '/') + 1, *name2 = strrchr(path2, '/') + 1;
 	struct meta_attr a1, a2;
 	uint64_t parent1, parent2, park, cookie;
@@ -409,9 +415,7 @@ static void cmd_cycle(const char *image, const char *path1, const char *path2)
 	int ret;
 
 	park = prepare_lose(image, path1, &a1, &parent1, &n);
-	ret = meta_mount(image, &mo, &fs);
-	if (ret)
-		die(image, ret);
+	fs = mount_ro(image, false);
 	lookup_path(fs, path2, &a2, &parent2);
 	ret = meta_dir_next_cookie(fs, a2.ino, &cookie);
 	if (ret)
@@ -450,16 +454,13 @@ static int match_entry(void *arg, const struct meta_dirent_info *de)
 
 static void cmd_stat(const char *image, const char *path)
 {
-	struct meta_mount_opts mo = {.read_only = true};
 	struct find_entry f = {0};
 	struct meta_attr a, up;
 	struct meta_fs *fs;
 	uint64_t parent;
 	int ret;
 
-	ret = meta_mount(image, &mo, &fs);
-	if (ret)
-		die(image, ret);
+	fs = mount_ro(image, false);
 	lookup_path(fs, path, &a, &parent);
 	f.ino = a.ino;
 	ret = meta_readdir(fs, parent, 2, match_entry, &f);
@@ -478,7 +479,6 @@ static void cmd_stat(const char *image, const char *path)
 /* Read every byte of the file through its mappings, PI checked, against write_file's pattern. */
 static void cmd_verify(const char *image, const char *path)
 {
-	struct meta_mount_opts mo = {.read_only = true, .strict = true};
 	const struct pi_format *f;
 	struct meta_inode *ip;
 	struct meta_attr a;
@@ -487,9 +487,7 @@ static void cmd_verify(const char *image, const char *path)
 	uint8_t *buf, *md;
 	int ret;
 
-	ret = meta_mount(image, &mo, &fs);
-	if (ret)
-		die(image, ret);
+	fs = mount_ro(image, true);
 	lookup_path(fs, path, &a, &parent);
 	f = &ns_get_format(meta_get_ns(fs))->pi;
 	if (posix_memalign((void **)&buf, 4096, CHUNK) || !(md = calloc(1, CHUNK / 512 * 64)))
