@@ -19,11 +19,12 @@
  * ratio over the cases.
  *
  * The machine this runs on may be shared: each case alternates our engine and fio for several
- * rounds and reports each side's best round, with its CPU time per I/O (ours from getrusage,
- * fio's from its usr_cpu + sys_cpu), which noise disturbs less than throughput.
+ * rounds; the case's ratio is the median of the rounds' ratios, and the table shows each side's
+ * median throughput and CPU time per I/O (ours from getrusage, fio's from its usr_cpu +
+ * sys_cpu), which noise disturbs less than throughput.
  *
- * Usage: ns-bench [-f FILE] [-s GiB] [-t SECONDS_PER_ROUND] [-r ROUNDS] [-c CASE] [-k]
- * (-c runs the cases whose name contains CASE; -k keeps the file)
+ * Usage: ns-bench [-f FILE] [-s GiB] [-t SECONDS_PER_ROUND] [-r ROUNDS] [-c CASE] [-k] [-v]
+ * (-c runs the cases whose name contains CASE; -k keeps the file; -v prints every round)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -273,35 +274,81 @@ struct result {
 	double cpu_us; /* CPU time per I/O: ours from getrusage, fio's usr + sys */
 };
 
+static bool verbose; /* -v: every round's figures on stderr */
+
 /*
- * Alternate our engine and fio rounds times, each going first in every other round, and keep
- * each one's best round: the machine is shared, and the best round is the one least disturbed
- * by others.
+ * Each timed run follows an untimed WARM_UP_S run of the same engine, so that it never inherits
+ * the state the other engine left behind: fio ran up to 1.5x faster right after a run of ours
+ * than right after a run of its own (1 MiB sequential read, docs/PERFORMANCE.md).
+ */
+#define WARM_UP_S  1.0
+#define MAX_ROUNDS 64
+
+static double run_ours(struct bench *b, const struct bench_case *c, double seconds,
+		       struct result *o)
+{
+	double iops, cpu_us;
+
+	bench_ours(b, c, WARM_UP_S, &iops, &cpu_us);
+	return bench_ours(b, c, seconds, &o->iops, &o->cpu_us);
+}
+
+static double run_fio(struct bench *b, const char *file, const struct bench_case *c,
+		      double seconds, struct result *f)
+{
+	double iops, cpu_us;
+
+	bench_fio(file, b->nlb * LBA, c, WARM_UP_S, &iops, &cpu_us);
+	return bench_fio(file, b->nlb * LBA, c, seconds, &f->iops, &f->cpu_us);
+}
+
+/* Each field's median over n results. */
+static struct result median_result(const struct result *v, int n)
+{
+	double bw[MAX_ROUNDS], iops[MAX_ROUNDS], cpu_us[MAX_ROUNDS];
+
+	for (int i = 0; i < n; i++) {
+		bw[i] = v[i].bw;
+		iops[i] = v[i].iops;
+		cpu_us[i] = v[i].cpu_us;
+	}
+	return (struct result){bench_median(bw, n), bench_median(iops, n),
+			       bench_median(cpu_us, n)};
+}
+
+/*
+ * Run our engine and fio back to back rounds times, each going first in every other round (the
+ * one going second finds the host's caches warm). The machine is shared and its speed drifts
+ * by 2x within minutes, so the case's ratio is the median of the per-round ratios, as dio-bench
+ * computes it: a pair run within seconds of each other sees the same machine, and the median
+ * ignores the rounds a neighbour disturbed. The figures shown are each side's medians.
  */
 static int run_case(struct bench *b, const char *file, const struct bench_case *c, double seconds,
-		    int rounds, struct result *ours, struct result *fio)
+		    int rounds, struct result *ours, struct result *fio, double *ratio)
 {
-	memset(ours, 0, sizeof(*ours));
-	memset(fio, 0, sizeof(*fio));
-	for (int r = 0; r < rounds; r++) {
-		struct result o, f;
+	struct result o[MAX_ROUNDS], f[MAX_ROUNDS];
+	double ratios[MAX_ROUNDS];
 
-		/* Whoever runs second finds the host's caches warm: take turns. */
+	for (int r = 0; r < rounds; r++) {
 		if (r % 2 == 0)
-			o.bw = bench_ours(b, c, seconds, &o.iops, &o.cpu_us);
-		f.bw = bench_fio(file, b->nlb * LBA, c, seconds, &f.iops, &f.cpu_us);
+			o[r].bw = run_ours(b, c, seconds, &o[r]);
+		f[r].bw = run_fio(b, file, c, seconds, &f[r]);
 		if (r % 2 == 1)
-			o.bw = bench_ours(b, c, seconds, &o.iops, &o.cpu_us);
-		if (f.bw <= 0) {
+			o[r].bw = run_ours(b, c, seconds, &o[r]);
+		if (f[r].bw <= 0) {
 			fprintf(stderr, "ns-bench: fio failed for %s (is fio installed?)\n",
 				c->name);
 			return -1;
 		}
-		if (o.bw > ours->bw)
-			*ours = o;
-		if (f.bw > fio->bw)
-			*fio = f;
+		ratios[r] = o[r].bw / f[r].bw;
+		if (verbose)
+			fprintf(stderr, "  %s round %d: ours %.1f MiB/s, fio %.1f MiB/s, %.2f\n",
+				c->name, r + 1, o[r].bw / (1 << 20), f[r].bw / (1 << 20),
+				ratios[r]);
 	}
+	*ratio = bench_median(ratios, rounds);
+	*ours = median_result(o, rounds);
+	*fio = median_result(f, rounds);
 	return 0;
 }
 
@@ -332,7 +379,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 
 	*a = (struct bench_args){
 		.file = "/var/tmp/ns-bench.img", .seconds = 2, .gib = 1, .rounds = 4};
-	while ((opt = getopt(argc, argv, "f:s:t:r:c:k")) != -1) {
+	while ((opt = getopt(argc, argv, "f:s:t:r:c:kv")) != -1) {
 		switch (opt) {
 		case 'f':
 			a->file = optarg;
@@ -352,11 +399,14 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 		case 'k':
 			a->keep = true;
 			break;
+		case 'v':
+			verbose = true;
+			break;
 		default:
 			return -1;
 		}
 	}
-	return a->seconds < 1 || a->rounds < 1 || a->gib * (1 << 30) < 256.0 * LBA ? -1 : 0;
+	return a->seconds < 1 || a->rounds < 1 || a->rounds > MAX_ROUNDS || a->gib * (1 << 30) < 256.0 * LBA ? -1 : 0;
 }
 
 /* Every case, one table row each; returns the lowest ratio or a negative value on failure. */
@@ -372,9 +422,8 @@ static double run_all(struct bench *b, const struct bench_args *a)
 
 		if (a->only && !strstr(cases[i].name, a->only))
 			continue;
-		if (run_case(b, a->file, &cases[i], a->seconds, a->rounds, &ours, &fio))
+		if (run_case(b, a->file, &cases[i], a->seconds, a->rounds, &ours, &fio, &ratio))
 			return -1;
-		ratio = ours.bw / fio.bw;
 		printf("%-18s %10.1f %9.0f %7.1f %10.1f %9.0f %7.1f %6.2f\n", cases[i].name,
 		       ours.bw / (1 << 20), ours.iops, ours.cpu_us, fio.bw / (1 << 20), fio.iops,
 		       fio.cpu_us, ratio);
@@ -399,7 +448,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &a)) {
 		fprintf(stderr, "usage: ns-bench [-f FILE] [-s GiB] [-t SECONDS] [-r ROUNDS] "
-				"[-c CASE] [-k]\n");
+				"[-c CASE] [-k] [-v]\n");
 		return 2;
 	}
 	b.nlb = (uint64_t)(a.gib * (1ull << 30)) / LBA / 256 * 256;
@@ -410,7 +459,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ns-bench: set-up failed\n");
 		return 1;
 	}
-	printf("ns-bench: %s, %llu blocks of 4096+8 (PI type 1), best of %d rounds of %.0f s per "
+	printf("ns-bench: %s, %llu blocks of 4096+8 (PI type 1), median of %d rounds of %.0f s per "
 	       "case and engine\n",
 	       a.file, (unsigned long long)b.nlb, a.rounds, a.seconds);
 	if (bench_prefill(&b)) {
