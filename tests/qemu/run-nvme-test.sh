@@ -26,57 +26,22 @@ modules=(crypto/crct10dif_common lib/crc-t10dif lib/crc64 lib/crc64-rocksoft
 	crypto/crc64_rocksoft_generic block/t10-pi drivers/nvme/host/nvme-core
 	drivers/nvme/host/nvme)
 
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
-
-qemu=$(command -v qemu-system-x86_64 || true)
-[ -n "$qemu" ] || skip "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
-kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)
-[ -n "$kernel" ] || skip "no guest kernel in /boot (apt-get install linux-image-amd64)"
-[ -r "$kernel" ] || skip "$kernel is not readable by this user"
-kver=${kernel#/boot/vmlinuz-}
-moddir=/lib/modules/$kver/kernel
-busybox=$(command -v busybox || true)
-if [ -z "$busybox" ]; then # scripts/test installs it: its absence is a broken set-up
-	echo "FAIL: busybox not found (apt-get install busybox-static)"
-	exit 1
-fi
-for m in "${modules[@]}"; do
-	[ -e "$moddir/$m.ko" ] || [ -e "$moddir/$m.ko.xz" ] ||
-		skip "kernel module $m missing under $moddir"
-done
+source "$(dirname "$0")/guest-lib.sh"
+guest_require "${modules[@]}"
 
 guest_bin=$(realpath "$1")
 host_bin=$(realpath "$2")
 work=$3
 seed=${GFS_QEMU_SEED:-$(((RANDOM << 15) | RANDOM))}
-echo "qemu nvme test: seed $seed (rerun with GFS_QEMU_SEED=$seed), kernel $kver"
+echo "qemu nvme test: seed $seed (rerun with GFS_QEMU_SEED=$seed), kernel $KVER"
 rm -rf "$work"
 mkdir -p "$work"
 
 # --- initramfs: busybox, the guest program and its libraries, the NVMe modules ---
 root=$work/root
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules}
-cp "$busybox" "$root/bin/busybox"
-cp "$guest_bin" "$root/bin/nvme_guest"
-copy_libs() { # the shared libraries and loader of a program (none for a static one)
-	local lib
-	for lib in $( (ldd "$1" 2>/dev/null || true) | grep -o '/[^ ]*' | sort -u); do
-		mkdir -p "$root$(dirname "$lib")"
-		cp -L "$lib" "$root$lib"
-	done
-}
-copy_libs "$guest_bin"
-copy_libs "$busybox"
-for m in "${modules[@]}"; do
-	if [ -e "$moddir/$m.ko" ]; then
-		cp "$moddir/$m.ko" "$root/lib/modules/"
-	else
-		xz -dc "$moddir/$m.ko.xz" >"$root/lib/modules/$(basename "$m").ko"
-	fi
-done
+guest_root "$root"
+guest_add_programs "$root" "$guest_bin"
+guest_add_modules "$root" "${modules[@]}"
 nsargs() { # first nsid, then one format per namespace
 	local nsid=$1 f
 	shift
@@ -93,34 +58,23 @@ cat >"$root/stage2.sh" <<EOF
 /bin/nvme_guest check-corruption $seed$(nsargs 1 "${formats[@]}") || exit 1
 EOF
 {
-	echo '#!/bin/busybox sh'
-	echo '/bin/busybox --install -s /bin'
-	echo 'mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs dev /dev'
-	echo "export ASAN_OPTIONS='${ASAN_OPTIONS:-}' UBSAN_OPTIONS='${UBSAN_OPTIONS:-}'"
+	guest_init_head "${modules[@]}"
 	# Linux 6.1 verifies Type 2 like Type 1 (ref tag = LBA) when it reads the partition table.
 	echo "echo 'note: \"protection error\" lines for the t2 namespaces come from the guest" \
 		"kernel scanning partitions (it checks Type 2 ref tags as Type 1); expected'"
-	for m in "${modules[@]}"; do
-		echo "insmod /lib/modules/$(basename "$m").ko || echo 'insmod $(basename "$m") failed'"
-	done
 	echo "last=/dev/ng0n$((2 * nfmt))"
 	cat <<'EOF'
-stage=$(sed -n 's/.*gfs_stage=\([0-9]*\).*/\1/p' /proc/cmdline)
 for i in $(seq 100); do
 	[ -e $last ] && break
 	sleep 0.1
 done
 for f in /sys/block/nvme0n*/integrity/format; do echo "$f: $(cat $f)"; done
-if sh /stage$stage.sh; then
-	echo "GFS-QEMU-RESULT stage=$stage PASS"
-else
-	echo "GFS-QEMU-RESULT stage=$stage FAIL"
-fi
-poweroff -f
+sh /stage$stage.sh
 EOF
+	guest_result_line
 } >"$root/init"
 chmod +x "$root/init"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
+guest_pack "$root" "$work/initrd.gz"
 
 # --- images: 1-5 empty, 6-10 written on the host through the file backend ---
 drives=()
@@ -138,17 +92,9 @@ for i in "${!formats[@]}"; do
 done
 
 boot() { # stage
-	local log=$work/boot$1.log
-	echo "=== boot $1 ==="
-	timeout 150 "$qemu" -accel tcg -m 512 -smp 1 -nographic -no-reboot -net none \
-		-kernel "$kernel" -initrd "$work/initrd.gz" \
-		-append "console=ttyS0 panic=-1 quiet gfs_stage=$1" \
-		-device nvme,serial=guardfs,id=nvme0 "${drives[@]}" </dev/null 2>&1 |
-		tr -d '\r' | tee "$log" || true
-	if ! grep -q "^GFS-QEMU-RESULT stage=$1 PASS" "$log"; then
-		echo "FAIL: boot $1 did not report PASS (guest console above; seed $seed)"
-		exit 1
-	fi
+	guest_boot "$1" "$work/boot$1.log" "$work/initrd.gz" \
+		-device nvme,serial=guardfs,id=nvme0 "${drives[@]}" ||
+		{ echo "FAIL: boot $1 did not report PASS (guest console above; seed $seed)"; exit 1; }
 }
 
 start=$SECONDS
