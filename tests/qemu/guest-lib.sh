@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/qemu/guest-lib.sh - shared by the tests that boot Debian's kernel under QEMU (TCG) with
 # an emulated NVMe controller and run programs of ours inside it (run-nvme-test.sh,
 # run-daemon-test.sh). Sourced after `set -euo pipefail`.
