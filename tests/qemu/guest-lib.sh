@@ -11,12 +11,13 @@
 #   guest_add_modules ROOT MODULE...  copy (and unxz) kernel modules to ROOT/lib/modules
 #   guest_init_head MODULE...   print the start of an /init: busybox applets, /proc, /sys,
 #                               /dev, the sanitizer options of this run, insmod of each module
-#   guest_pack ROOT OUT         pack ROOT as a gzipped cpio archive
+#   guest_initrd ROOT OUT MODULE...  write ROOT/init (guest_init_head, the script on stdin,
+#                               then the result line and poweroff) and pack ROOT into OUT
 #   guest_boot STAGE LOG INITRD QEMU_ARG...
 #                               boot with gfs_stage=STAGE on the kernel command line, console to
 #                               stdout and LOG; fail unless the guest printed
 #                               "GFS-QEMU-RESULT stage=STAGE PASS"
-# An /init reports with guest_result_line (below) and powers off.
+# The script reports on the status of its last command.
 
 skip() {
 	echo "SKIP: $*"
@@ -105,8 +106,16 @@ guest_result_line() {
 	echo 'poweroff -f'
 }
 
-guest_pack() {
-	(cd "$1" && find . | cpio -o -H newc --quiet | gzip -1) >"$2"
+guest_initrd() {
+	local root=$1 out=$2
+	shift 2
+	{
+		guest_init_head "$@"
+		cat
+		guest_result_line
+	} >"$root/init"
+	chmod +x "$root/init"
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
 }
 
 guest_boot() {

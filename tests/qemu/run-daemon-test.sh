@@ -127,7 +127,6 @@ fsck.guardfs -n --scrub /dev/ng0n$n
 EOF
 
 {
-	guest_init_head "${modules[@]}"
 	echo "last=/dev/ng0n$nfmt"
 	echo "nfmt=$nfmt"
 	cat <<'EOF'
@@ -141,10 +140,7 @@ for n in $(seq $nfmt); do
 done
 [ $ok -eq 0 ]
 EOF
-	guest_result_line
-} >"$root/init"
-chmod +x "$root/init"
-guest_pack "$root" "$work/initrd.gz"
+} | guest_initrd "$root" "$work/initrd.gz" "${modules[@]}"
 
 # --- the namespaces' backing images, empty ---
 drives=()

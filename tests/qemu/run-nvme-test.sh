@@ -58,7 +58,6 @@ cat >"$root/stage2.sh" <<EOF
 /bin/nvme_guest check-corruption $seed$(nsargs 1 "${formats[@]}") || exit 1
 EOF
 {
-	guest_init_head "${modules[@]}"
 	# Linux 6.1 verifies Type 2 like Type 1 (ref tag = LBA) when it reads the partition table.
 	echo "echo 'note: \"protection error\" lines for the t2 namespaces come from the guest" \
 		"kernel scanning partitions (it checks Type 2 ref tags as Type 1); expected'"
@@ -71,10 +70,7 @@ done
 for f in /sys/block/nvme0n*/integrity/format; do echo "$f: $(cat $f)"; done
 sh /stage$stage.sh
 EOF
-	guest_result_line
-} >"$root/init"
-chmod +x "$root/init"
-guest_pack "$root" "$work/initrd.gz"
+} | guest_initrd "$root" "$work/initrd.gz" "${modules[@]}"
 
 # --- images: 1-5 empty, 6-10 written on the host through the file backend ---
 drives=()
