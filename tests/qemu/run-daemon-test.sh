@@ -182,8 +182,9 @@ host_mount() { # image
 	mkdir -p "$mnt"
 	"$build/guardfs" "$1" "$mnt" -f 2>>"$work/host-daemon.log" &
 	daemon=$!
-	for _ in $(seq 200); do
+	for _ in $(seq 600); do
 		grep -q " $mnt fuse.guardfs " /proc/self/mounts && return 0
+		kill -0 "$daemon" 2>/dev/null || break
 		sleep 0.05
 	done
 	cat "$work/host-daemon.log"
