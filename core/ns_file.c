@@ -25,6 +25,10 @@
  * not all zeros is returned as is, which spares written blocks the lseek. A fresh ftruncate'd image
  * therefore reads as escaped PI everywhere.
  *
+ * Data and metadata travelling apart, two commands in flight over the same LBA, one of them a
+ * write, could interleave them: such a command waits in f->order until the earlier one
+ * completed (ns_order.h), as a controller keeps a block's data and PI together.
+ *
  * Strict mode checks PI like a controller with PRCHK: a write before it reaches the file (one
  * that fails never does), a read after the fault hooks had their say. A command refused before
  * any I/O (strict failure, injected error) completes through a NOP so that end_io always runs on
@@ -62,6 +66,7 @@ struct file_ns {
 	const uint8_t *md_map; /* the metadata region, mapped read-only; NULL: read it by SQE */
 	void *map_base;	       /* what munmap needs */
 	size_t map_len;
+	struct ns_order order; /* commands over the same LBAs, one after the other */
 };
 
 /* Per-command state beyond struct ns_cmd, allocated only for commands that need it. */
@@ -499,8 +504,56 @@ static void file_free_cmd(struct ns_cmd *cmd)
 
 static void file_complete(struct ns_ring_op *op, const struct io_uring_cqe *cqe);
 
+/*
+ * Into the order, held (true: start it now), unless it touches no LBA (flush) or completes
+ * without I/O (refused). A misdirected write (fault hook) is ordered where its data lands.
+ */
+static bool file_order_enter(struct ns *ns, struct ns_cmd *cmd)
+{
+	struct file_ns *f = ns->backend_private;
+	const struct file_cmd *fc = cmd->backend_private;
+	enum ns_op op = cmd->rq->op;
+	uint64_t start = op == NS_OP_WRITE && fc ? fc->target : cmd->slba;
+
+	if (op == NS_OP_FLUSH || cmd->error || !cmd->nlb)
+		return true;
+	return ns_order_enter(&f->order, cmd, start, start + cmd->nlb, op != NS_OP_READ);
+}
+
+/*
+ * Start the commands that need not wait: the metadata of writes first, then all their SQEs in
+ * one go (none can complete before the ring lock is dropped).
+ */
+static void file_start(struct ns *ns, struct ns_cmd **cmds, unsigned count)
+{
+	int ret;
+
+	for (unsigned i = 0; i < count; i++)
+		if (!cmds[i]->order.waiting && cmds[i]->rq->op == NS_OP_WRITE)
+			file_write_md_now(ns, cmds[i]);
+	ns_ring_lock(ns->ring);
+	for (unsigned i = 0; i < count; i++)
+		if (!cmds[i]->order.waiting)
+			file_queue_cmd(ns, cmds[i]);
+	ret = ns_ring_submit(ns->ring);
+	ns_ring_unlock(ns->ring);
+	/* The SQEs are in the ring and will complete; a failed enter only delays them. */
+	GFS_BUG_ON(ret < 0);
+}
+
+/* Start a chain from ns_order_release or ns_order_exit. */
+static void file_start_chain(struct ns *ns, struct ns_cmd *c)
+{
+	for (struct ns_cmd *next; c; c = next) {
+		next = c->order.ready;
+		file_start(ns, &c, 1);
+	}
+}
+
 static int file_queue(struct ns *ns, struct ns_cmd **cmds, unsigned count)
 {
+	struct file_ns *f = ns->backend_private;
+	unsigned waiting = 0;
 	int ret;
 
 	for (unsigned i = 0; i < count; i++) {
@@ -512,18 +565,22 @@ static int file_queue(struct ns *ns, struct ns_cmd **cmds, unsigned count)
 			return ret;
 		}
 	}
-	/* Only now that nothing can fail any more, a side effect: the metadata of writes. */
+	/* Only now that nothing can fail any more, side effects: order, metadata, SQEs. */
 	for (unsigned i = 0; i < count; i++)
-		if (cmds[i]->rq->op == NS_OP_WRITE)
-			file_write_md_now(ns, cmds[i]);
-	ns_ring_lock(ns->ring);
-	for (unsigned i = 0; i < count; i++)
-		file_queue_cmd(ns, cmds[i]);
-	ret = ns_ring_submit(ns->ring);
-	ns_ring_unlock(ns->ring);
-	/* The SQEs are in the ring and will complete; a failed enter only delays them. */
-	GFS_BUG_ON(ret < 0);
+		waiting += !file_order_enter(ns, cmds[i]);
+	file_start(ns, cmds, count);
+	/* With none waiting, the batch may be complete and freed by now: hands off. */
+	if (waiting)
+		file_start_chain(ns, ns_order_release(&f->order, cmds, count));
 	return 0;
+}
+
+/* On the completion thread, cmd done: start what waited for it, before its end_io runs. */
+static void file_order_exit(struct ns *ns, struct ns_cmd *cmd)
+{
+	struct file_ns *f = ns->backend_private;
+
+	file_start_chain(ns, ns_order_exit(&f->order, cmd));
 }
 
 /* What a finished command leaves in the write log: what actually reached the file. */
@@ -585,6 +642,8 @@ static void file_finish(struct ns *ns, struct ns_cmd *cmd)
 	else if (!err)
 		file_log_cmd(ns, cmd, fc);
 	file_free_cmd(cmd);
+	/* Not before the read's metadata was copied: a write waiting for it would change it. */
+	file_order_exit(ns, cmd);
 	ns_cmd_done(cmd, err, err == -EIO && pe.tag != PI_TAG_NONE ? &pe : NULL);
 }
 
@@ -627,6 +686,7 @@ static void file_close(struct ns *ns)
 	ns_faults_destroy(ns);
 	if (!f)
 		return;
+	ns_order_destroy(&f->order);
 	if (f->map_base)
 		munmap(f->map_base, f->map_len);
 	if (f->data_fd != f->buf_fd)
@@ -779,6 +839,7 @@ int ns_file_open(struct ns *ns, const char *path, const struct ns_options *opts)
 		goto out_free;
 	}
 	file_open_direct(f, path, flags, opts->format->lba_size);
+	ns_order_init(&f->order);
 	ret = file_setup(ns, f, path, opts);
 	if (ret)
 		goto out_close;
@@ -794,6 +855,7 @@ out_ring:
 	ns_ring_destroy(ns->ring);
 	ns->ring = NULL;
 out_close:
+	ns_order_destroy(&f->order);
 	if (f->map_base)
 		munmap(f->map_base, f->map_len);
 	if (f->data_fd != f->buf_fd)

@@ -12,6 +12,7 @@
 #define GUARDFS_NS_INTERNAL_H
 
 #include "core/ns.h"
+#include "core/ns_order.h"
 #include "core/ns_ring.h"
 #include "pi/pi.h"
 
@@ -29,6 +30,7 @@ struct ns_cmd {
 	int subops_pending;      /* backend's own count (e.g. data + metadata SQEs) */
 	int error;               /* backend's own first error */
 	void *backend_private;
+	struct ns_order_link order; /* the file backend's per-LBA order (ns_order.h) */
 };
 
 struct ns_backend_ops {
