@@ -647,6 +647,76 @@ START_TEST(parallel_overwrites_and_buffered_io_of_one_file)
 }
 END_TEST
 
+/* Each block of buf is one byte value throughout: the data of a single write. */
+static void assert_blocks_whole(const uint8_t *buf, size_t len)
+{
+	for (size_t b = 0; b < len; b += 4096)
+		for (size_t i = 1; i < 4096; i++)
+			ck_assert_msg(buf[b + i] == buf[b], "block at %zu mixes %#x and %#x", b,
+				      buf[b], buf[b + i]);
+}
+
+struct overlap_writer {
+	struct gfs_file *f;
+	uint8_t base;
+};
+
+/* 64 KiB direct writes over the same range, each with its own byte value. */
+static void *overlap_writer(void *arg)
+{
+	const struct overlap_writer *w = arg;
+	uint8_t *buf = aligned_alloc(4096, 65536);
+
+	for (unsigned round = 0; round < 200; round++) {
+		memset(buf, w->base + (round % 64), 65536);
+		ck_assert_int_eq(gfs_write(w->f, buf, 65536, 0), 65536);
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Overlapping direct writes with different contents, and direct reads among them: as on a
+ * device, each block ends up with one write's data and that write's PI, and no read fails its
+ * PI check or returns a block mixing two writes (ns_order.h; before it, blocks failed PI).
+ */
+START_TEST(overlapping_direct_writes_leave_whole_blocks_with_their_pi)
+{
+	struct pi_format fmt = test_format_default();
+	struct overlap_writer w[2];
+	struct io_image img;
+	struct gfs *gfs;
+	struct gfs_file *fd, *fb;
+	pthread_t th[2];
+	uint8_t *buf = aligned_alloc(4096, 65536);
+	uint64_t ino;
+
+	gfs = io_mkfs_mount(&img, &fmt, 32 * MiB, 0);
+	ino = io_create(gfs, "f");
+	fd = dio_open(gfs, ino, GFS_O_DIRECT);
+	fb = dio_open(gfs, ino, 0);
+	memset(buf, 1, 65536);
+	ck_assert_int_eq(gfs_write(fd, buf, 65536, 0), 65536);
+	for (unsigned i = 0; i < 2; i++) {
+		w[i] = (struct overlap_writer){fd, (uint8_t)(64 + 64 * i)};
+		ck_assert_int_eq(pthread_create(&th[i], NULL, overlap_writer, &w[i]), 0);
+	}
+	for (unsigned round = 0; round < 200; round++) {
+		ck_assert_int_eq(gfs_read(fd, buf, 65536, 0), 65536);
+		assert_blocks_whole(buf, 65536);
+	}
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_int_eq(gfs_read(fd, buf, 65536, 0), 65536);
+	assert_blocks_whole(buf, 65536);
+	ck_assert_int_eq(gfs_read(fb, buf, 65536, 0), 65536);
+	assert_blocks_whole(buf, 65536);
+	dio_assert_quiet(gfs);
+	dio_teardown(gfs, &img, fd, fb);
+	free(buf);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dio");
@@ -665,6 +735,7 @@ int main(void)
 	tcase_add_test(tc, async_requests_complete_once_off_the_submitting_thread);
 	tcase_add_test(tc, truncate_and_buffered_writes_wait_for_async_direct_io);
 	tcase_add_test(tc, parallel_overwrites_and_buffered_io_of_one_file);
+	tcase_add_test(tc, overlapping_direct_writes_leave_whole_blocks_with_their_pi);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }
