@@ -89,10 +89,11 @@ int bench_run_fio(const struct bench_fio_job *job, struct bench_fio_result *res)
 	char cmd[1024], *json;
 
 	snprintf(cmd, sizeof(cmd),
-		 "fio --name=%s --filename=%s --ioengine=io_uring --direct=1 --rw=%s --bs=%u "
+		 "fio --name=%s --filename=%s --ioengine=io_uring --direct=%d --rw=%s --bs=%u "
 		 "--iodepth=%u --size=%llu --offset=0 --time_based --runtime=%d --norandommap "
 		 "--randrepeat=0 --output-format=json 2>/dev/null",
-		 job->name, job->file, job->rw, job->bs, job->qd, job->size, job->runtime);
+		 job->name, job->file, !job->buffered, job->rw, job->bs, job->qd, job->size,
+		 job->runtime);
 	json = read_fio_output(cmd);
 	if (!json)
 		return -1;

@@ -7,6 +7,8 @@
 #ifndef GUARDFS_BENCH_UTIL_H
 #define GUARDFS_BENCH_UTIL_H
 
+#include <stdbool.h>
+
 /* Seconds on the monotonic clock. */
 double bench_now(void);
 
@@ -21,7 +23,7 @@ static inline double bench_max(double a, double b)
 /* The median of v[0..n) (n >= 1); sorts v. */
 double bench_median(double *v, int n);
 
-/* One fio job on a file: io_uring, O_DIRECT, time-based, over [0, size). */
+/* One fio job on a file: io_uring, O_DIRECT unless buffered, time-based, over [0, size). */
 struct bench_fio_job {
 	const char *name; /* fio's job name */
 	const char *file;
@@ -29,7 +31,8 @@ struct bench_fio_job {
 	unsigned bs;	/* bytes per request */
 	unsigned qd;
 	unsigned long long size;
-	int runtime; /* seconds */
+	int runtime;   /* seconds */
+	bool buffered; /* through the page cache (direct=0) */
 };
 
 /* What fio reports for the job's direction. */
