@@ -50,7 +50,8 @@ guest_root() {
 	cp "$BUSYBOX" "$1/bin/busybox"
 	guest_copy_libs "$1" "$BUSYBOX"
 	# glibc loads libgcc_s at run time (pthread_cancel unwinds with it): ldd does not list it.
-	gcc_s=$(ldconfig -p | awk '$1 == "libgcc_s.so.1" && /x86-64/ { print $NF; exit }')
+	# (awk reads to the end: with pipefail, ldconfig killed by SIGPIPE would fail the script)
+	gcc_s=$(ldconfig -p | awk '!p && $1 == "libgcc_s.so.1" && /x86-64/ { p = $NF } END { print p }')
 	if [ -n "$gcc_s" ]; then
 		mkdir -p "$1$(dirname "$gcc_s")"
 		cp -L "$gcc_s" "$1$gcc_s"
