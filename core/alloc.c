@@ -162,33 +162,15 @@ int alloc_init(struct alloc *a, uint64_t first, uint64_t nblocks, enum alloc_ini
 	return 0;
 }
 
-static void alloc_free_tree(struct rb_root *root)
+static void alloc_free_node(struct rb_node *node)
 {
-	struct rb_node *node = root->rb_node, *parent;
-
-	/* Post-order without rebalancing: unlink each leaf from its parent, then free it. */
-	while (node) {
-		if (node->rb_left) {
-			node = node->rb_left;
-		} else if (node->rb_right) {
-			node = node->rb_right;
-		} else {
-			parent = rb_parent(node);
-			if (parent && parent->rb_left == node)
-				parent->rb_left = NULL;
-			else if (parent)
-				parent->rb_right = NULL;
-			free(off_entry(node));
-			node = parent;
-		}
-	}
-	root->rb_node = NULL;
+	free(off_entry(node));
 }
 
 void alloc_destroy(struct alloc *a)
 {
-	alloc_free_tree(&a->by_off);
-	alloc_free_tree(&a->pending_off);
+	rb_destroy(&a->by_off, alloc_free_node);
+	rb_destroy(&a->pending_off, alloc_free_node);
 	a->by_size = RB_ROOT;
 	a->pending_seq = RB_ROOT;
 	a->free_blocks = a->free_extents = a->pending_blocks = a->pending_extents = 0;

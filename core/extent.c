@@ -391,26 +391,14 @@ void extent_map_init(struct extent_map *m)
 	*m = (struct extent_map){.root = RB_ROOT};
 }
 
+static void extent_node_free(struct rb_node *node)
+{
+	free(node_entry(node));
+}
+
 void extent_map_destroy(struct extent_map *m)
 {
-	struct rb_node *node = m->root.rb_node, *parent;
-
-	/* Post-order without rebalancing: unlink each leaf from its parent, then free it. */
-	while (node) {
-		if (node->rb_left) {
-			node = node->rb_left;
-		} else if (node->rb_right) {
-			node = node->rb_right;
-		} else {
-			parent = rb_parent(node);
-			if (parent && parent->rb_left == node)
-				parent->rb_left = NULL;
-			else if (parent)
-				parent->rb_right = NULL;
-			free(node_entry(node));
-			node = parent;
-		}
-	}
+	rb_destroy(&m->root, extent_node_free);
 	extent_map_init(m);
 }
 

@@ -431,6 +431,29 @@ struct rb_node *rb_floor(const void *key, const struct rb_root *root, rb_cmp_fn 
 	return match;
 }
 
+void rb_destroy(struct rb_root *root, void (*release)(struct rb_node *node))
+{
+	struct rb_node *node = root->rb_node, *parent;
+
+	/* Post-order: unlink each leaf from its parent before releasing it. */
+	while (node) {
+		if (node->rb_left) {
+			node = node->rb_left;
+		} else if (node->rb_right) {
+			node = node->rb_right;
+		} else {
+			parent = rb_parent(node);
+			if (parent && parent->rb_left == node)
+				parent->rb_left = NULL;
+			else if (parent)
+				parent->rb_right = NULL;
+			release(node);
+			node = parent;
+		}
+	}
+	root->rb_node = NULL;
+}
+
 /* Returns the black height of @node's subtree, or -1 after logging the first violation. */
 static int rb_check_subtree(const struct rb_node *node, const struct rb_node *parent,
 			    size_t *nr_nodes)

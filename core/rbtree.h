@@ -109,6 +109,12 @@ struct rb_node *rb_lower_bound(const void *key, const struct rb_root *root, rb_c
 struct rb_node *rb_floor(const void *key, const struct rb_root *root, rb_cmp_fn cmp);
 
 /*
+ * Empty the tree, handing every node to @release (which may free it) children first, without
+ * rebalancing: O(n). The tree is empty afterwards.
+ */
+void rb_destroy(struct rb_root *root, void (*release)(struct rb_node *node));
+
+/*
  * Validate invariants 1-5 over the whole tree (O(n)); @less may be NULL. Stores the number
  * of nodes in *@nr_nodes when non-NULL. Returns 0, or -EUCLEAN naming the first violation
  * through gfs_err().

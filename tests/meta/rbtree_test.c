@@ -306,6 +306,43 @@ START_TEST(sequential_inserts_stay_balanced)
 }
 END_TEST
 
+static uint64_t released_keys, released_count;
+
+/* Children come before their parent: mark each released item and check its children were. */
+static void item_release(struct rb_node *n)
+{
+	struct item *it = item_of(n);
+
+	ck_assert_ptr_null(n->rb_left);
+	ck_assert_ptr_null(n->rb_right);
+	ck_assert_uint_eq(it->subtree_size, 0);
+	it->subtree_size = 1;
+	released_keys += it->key;
+	released_count++;
+}
+
+START_TEST(destroy_releases_every_node_once_children_first)
+{
+	enum { N = 1000 };
+	struct item *items = calloc(N, sizeof(*items));
+	struct rb_root root = RB_ROOT;
+
+	rb_destroy(&root, item_release); /* empty: nothing to release */
+	ck_assert_uint_eq(released_count, 0);
+	for (int i = 0; i < N; i++) {
+		items[i].key = (uint64_t)(i * 7919) % N;
+		rb_add(&items[i].rb, &root, item_less);
+	}
+	rb_destroy(&root, item_release);
+	ck_assert(rb_empty_root(&root));
+	ck_assert_uint_eq(released_count, N);
+	ck_assert_uint_eq(released_keys, (uint64_t)N * (N - 1) / 2);
+	for (int i = 0; i < N; i++)
+		ck_assert_uint_eq(items[i].subtree_size, 1);
+	free(items);
+}
+END_TEST
+
 static int logged_lines;
 
 static void count_lines(enum gfs_log_level level, const char *line, void *arg)
@@ -364,6 +401,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, empty_tree_has_no_nodes_and_validates);
 	tcase_add_test(tc, sequential_inserts_stay_balanced);
+	tcase_add_test(tc, destroy_releases_every_node_once_children_first);
 	tcase_add_test(tc, random_inserts_and_erases_match_sorted_model);
 	tcase_add_test(tc, augmented_subtree_sizes_stay_exact_under_random_ops);
 	tcase_add_test(tc, insert_next_places_nodes_by_position_without_keys);
