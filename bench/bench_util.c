@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -91,9 +92,9 @@ int bench_run_fio(const struct bench_fio_job *job, struct bench_fio_result *res)
 	snprintf(cmd, sizeof(cmd),
 		 "fio --name=%s --filename=%s --ioengine=io_uring --direct=%d --rw=%s --bs=%u "
 		 "--iodepth=%u --size=%llu --offset=0 --time_based --runtime=%d --norandommap "
-		 "--randrepeat=0 --output-format=json 2>/dev/null",
+		 "--randrepeat=0 %s--output-format=json 2>/dev/null",
 		 job->name, job->file, !job->buffered, job->rw, job->bs, job->qd, job->size,
-		 job->runtime);
+		 job->runtime, job->huge_mem ? "--iomem=shmhuge " : "");
 	json = read_fio_output(cmd);
 	if (!json)
 		return -1;
@@ -103,4 +104,44 @@ int bench_run_fio(const struct bench_fio_job *job, struct bench_fio_result *res)
 		       json_number_after(json, "\"jobname\"", "\"sys_cpu\"");
 	free(json);
 	return 0;
+}
+
+/* Free hugetlb pages and their size in bytes, from /proc/meminfo; 0 when there are none. */
+static size_t huge_pages_free(size_t *page_bytes)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	unsigned long long n = 0, kib = 0, v;
+	char line[128];
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "HugePages_Free: %llu", &v) == 1)
+			n = v;
+		else if (sscanf(line, "Hugepagesize: %llu kB", &v) == 1)
+			kib = v;
+	}
+	fclose(f);
+	*page_bytes = (size_t)kib << 10;
+	return kib ? (size_t)n : 0;
+}
+
+bool bench_huge_room(size_t bytes)
+{
+	size_t page = 0, free_pages = huge_pages_free(&page);
+
+	/* fio rounds its buffer up and aligns it: allow a page more than it asks for. */
+	return free_pages && (bytes + page - 1) / page + 1 <= free_pages;
+}
+
+void *bench_huge_alloc(size_t bytes, size_t spare_bytes)
+{
+	size_t page = 0;
+	void *p;
+
+	if (!huge_pages_free(&page) || !bench_huge_room(bytes + page + spare_bytes))
+		return NULL;
+	p = mmap(NULL, (bytes + page - 1) / page * page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
 }

@@ -23,8 +23,14 @@
  *   pi_vs_nopi_ratio=X.XX  lowest PI / no-PI throughput ratio over the cases
  *   dio_vs_fio_ratio=X.XX  lowest PI / fio throughput ratio over the cases
  *
- * Usage: dio-bench [-d DIR] [-m MiB] [-t SECONDS_PER_ROUND] [-r ROUNDS] [-c CASE] [-T]
- * (-c runs only the cases whose name contains CASE; -T: QD 16 as 16 threads)
+ * The device sees guardfs's bounce buffers, which ask for transparent huge pages (a 1 MiB piece
+ * is then one segment), and fio's own buffers: fio gets hugetlb pages (--iomem=shmhuge) when
+ * vm.nr_hugepages has room, so both sides hand the disk the same shape of memory
+ * (bench_util.h); the header says what each side had.
+ *
+ * Usage: dio-bench [-d DIR] [-m MiB] [-t SECONDS_PER_ROUND] [-r ROUNDS] [-c CASE] [-T] [-p]
+ * (-c runs only the cases whose name contains CASE; -T: QD 16 as 16 threads; -p: fio on
+ * ordinary pages even where huge ones are available)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -271,6 +277,9 @@ static double run_core(struct config *c, const struct bench_case *bc, uint64_t f
 
 /* ---- fio on a raw file ---- */
 
+/* fio's buffers in hugetlb pages, as guardfs's bounce pool asks for huge pages (-p: not). */
+static bool fio_huge_mem;
+
 static double run_fio(const char *file, const struct bench_case *bc, uint64_t file_bytes,
 		      double seconds)
 {
@@ -282,6 +291,7 @@ static double run_fio(const char *file, const struct bench_case *bc, uint64_t fi
 		.qd = bc->qd,
 		.size = file_bytes,
 		.runtime = (int)(seconds + 0.5) ?: 1,
+		.huge_mem = fio_huge_mem,
 	};
 	struct bench_fio_result res;
 
@@ -347,6 +357,23 @@ static int run_case(struct config *cfg, const char *raw, const struct bench_case
 	return 0;
 }
 
+/* The system's THP mode, as /sys shows it ("always [madvise] never" -> "madvise"). */
+static const char *thp_mode(void)
+{
+	static char mode[32] = "THP unknown";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	char line[128], *open, *close;
+
+	if (f && fgets(line, sizeof(line), f) && (open = strchr(line, '[')) &&
+	    (close = strchr(open, ']'))) {
+		*close = '\0';
+		snprintf(mode, sizeof(mode), "THP %s", open + 1);
+	}
+	if (f)
+		fclose(f);
+	return mode;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = "/var/tmp";
@@ -356,8 +383,9 @@ int main(int argc, char **argv)
 	char raw[256], *bufs;
 	const char *only = NULL;
 	int rounds = 5, opt, ret = 0;
+	bool small_pages = false;
 
-	while ((opt = getopt(argc, argv, "d:m:t:r:c:T")) != -1) {
+	while ((opt = getopt(argc, argv, "d:m:t:r:c:Tp")) != -1) {
 		if (opt == 'd')
 			dir = optarg;
 		else if (opt == 'm')
@@ -370,10 +398,12 @@ int main(int argc, char **argv)
 			only = optarg;
 		else if (opt == 'T')
 			qd_threads = true;
+		else if (opt == 'p')
+			small_pages = true;
 		else {
 			fprintf(stderr,
 				"usage: %s [-d DIR] [-m MiB] [-t SECONDS] [-r ROUNDS] [-c CASE] "
-				"[-T]\n",
+				"[-T] [-p]\n",
 				argv[0]);
 			return 2;
 		}
@@ -390,6 +420,10 @@ int main(int argc, char **argv)
 	}
 	printf("dio-bench: %llu MiB files in %s, %.1f s per round, %d rounds per case\n",
 	       (unsigned long long)(file_bytes >> 20), dir, seconds, rounds);
+	fio_huge_mem = !small_pages && bench_huge_room((size_t)MAX_QD << 20);
+	printf("buffers: guardfs's bounce pool asks for transparent huge pages (%s); fio's are in "
+	       "%s\n",
+	       thp_mode(), fio_huge_mem ? "hugetlb pages (--iomem=shmhuge)" : "4 KiB pages");
 	printf("%-18s %9s %9s %9s %9s %9s %9s %8s %8s\n", "case", "PI MB/s", "noPI MB/s",
 	       "fio MB/s", "PI IOPS", "noPI IOPS", "fio IOPS", "PI/noPI", "PI/fio");
 	for (unsigned k = 0; k < NR_CASES && !ret; k++)
