@@ -51,8 +51,9 @@ int bench_run_fio(const struct bench_fio_job *job, struct bench_fio_result *res)
  * Device-facing buffers. How many pages a buffer spans changes what a virtual disk does with a
  * request far more than any engine does (on the VMs guardfs is measured on, fio reads 1 MiB at
  * QD 1 at 1.5 GB/s from malloc'd memory and at 3 GB/s from huge pages): benches that compare
- * engines give both sides the same kind where they can. bench_huge_alloc maps bytes of hugetlb memory when the
- * system's pool (vm.nr_hugepages) can hold it and still leave spare_bytes for fio, else NULL.
+ * engines give both sides the same kind where they can. bench_huge_alloc maps bytes of hugetlb
+ * memory when the system's pool (vm.nr_hugepages) can hold it and still leave spare_bytes for
+ * fio, else NULL.
  */
 void *bench_huge_alloc(size_t bytes, size_t spare_bytes);
 /* Whether the hugetlb pool could hold bytes (fio's --iomem=shmhuge buffer). */

@@ -314,8 +314,8 @@ static double run_ours(struct bench *b, const struct bench_case *c, double secon
 	return bench_ours(b, c, seconds, &o->iops, &o->cpu_us);
 }
 
-static double run_fio(struct bench *b, const char *file, const struct bench_case *c,
-		      double seconds, struct result *f)
+static double run_fio(struct bench *b, const char *file, const struct bench_case *c, double seconds,
+		      struct result *f)
 {
 	double iops, cpu_us;
 
@@ -333,8 +333,7 @@ static struct result median_result(const struct result *v, int n)
 		iops[i] = v[i].iops;
 		cpu_us[i] = v[i].cpu_us;
 	}
-	return (struct result){bench_median(bw, n), bench_median(iops, n),
-			       bench_median(cpu_us, n)};
+	return (struct result){bench_median(bw, n), bench_median(iops, n), bench_median(cpu_us, n)};
 }
 
 /*
@@ -431,7 +430,9 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 			return -1;
 		}
 	}
-	return a->seconds < 1 || a->rounds < 1 || a->rounds > MAX_ROUNDS || a->gib * (1 << 30) < 256.0 * LBA ? -1 : 0;
+	if (a->seconds < 1 || a->rounds < 1 || a->rounds > MAX_ROUNDS)
+		return -1;
+	return a->gib * (1 << 30) < 256.0 * LBA ? -1 : 0; /* at least one 1 MiB request */
 }
 
 /* Every case, one table row each; returns the lowest ratio or a negative value on failure. */
