@@ -7,8 +7,9 @@
  * DEFER_TASKRUN (completions are posted in batches when the thread asks for them, never by
  * interrupting it), as fio does. Submitters from any thread take ring->submit_lock and write
  * SQEs into the shared SQ ring; they never enter the kernel for the ring. Each loop of the
- * completion thread publishes the SQEs prepared so far (under the lock) and makes one
- * io_uring_enter that both submits them and waits for a completion. A submitter that finds the
+ * completion thread publishes the SQEs prepared so far (under the lock), hands all but the last
+ * to the kernel one per call (ring_submit_singly), and makes one io_uring_enter that submits
+ * the last and waits for a completion. A submitter that finds the
  * thread asleep in that call nudges it through an eventfd whose read is always armed on the
  * ring, so a cross-thread submission costs one eventfd write and never waits for a completion.
  *
@@ -303,10 +304,11 @@ static void ring_idle_poll(struct ns_ring *ring)
 /*
  * Hand all but the last of to_submit SQEs to the kernel one per call; returns what is left (at
  * most one) for the call that also waits. Why: the kernel plugs a submission of more than two
- * SQEs, and the block layer then merges adjacent commands (sequential 1 MiB reads became ~3 MiB
- * requests), which a virtual disk serves one after the other where it would have served the
- * parts in parallel: 1 MiB direct reads at QD 16 ran at 0.79 of fio that way. One command per
- * call is also what fio's io_uring engine does at its default batch of one.
+ * SQEs; the commands then wait in the plug until the batch is built, and the block layer
+ * merges adjacent ones (sequential 1 MiB direct reads became ~3 MiB requests). 4 KiB random
+ * direct reads at QD 16 ran at 0.68 - 0.71 of fio that way and at 0.79 - 0.83 one per call
+ * (docs/PERFORMANCE.md). One command per call is also what fio's io_uring engine does at its
+ * default batch of one; it costs a system call per command, as resubmission from end_io does.
  */
 static unsigned ring_submit_singly(struct ns_ring *ring, unsigned to_submit)
 {
