@@ -126,20 +126,28 @@ static size_t huge_pages_free(size_t *page_bytes)
 	return kib ? (size_t)n : 0;
 }
 
-bool bench_huge_room(size_t bytes)
+/* Whether bytes fit in the free hugetlb pages; *page_bytes gets the page size. */
+static bool huge_pages_fit(size_t bytes, size_t *page_bytes)
 {
-	size_t page = 0, free_pages = huge_pages_free(&page);
+	size_t free_pages = huge_pages_free(page_bytes);
 
 	/* fio rounds its buffer up and aligns it: allow a page more than it asks for. */
-	return free_pages && (bytes + page - 1) / page + 1 <= free_pages;
+	return free_pages && (bytes + *page_bytes - 1) / *page_bytes + 1 <= free_pages;
+}
+
+bool bench_huge_room(size_t bytes)
+{
+	size_t page;
+
+	return huge_pages_fit(bytes, &page);
 }
 
 void *bench_huge_alloc(size_t bytes, size_t spare_bytes)
 {
-	size_t page = 0;
+	size_t page;
 	void *p;
 
-	if (!huge_pages_free(&page) || !bench_huge_room(bytes + page + spare_bytes))
+	if (!huge_pages_fit(bytes + spare_bytes, &page))
 		return NULL;
 	p = mmap(NULL, (bytes + page - 1) / page * page, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);

@@ -8,10 +8,11 @@
  * interrupting it), as fio does. Submitters from any thread take ring->submit_lock and write
  * SQEs into the shared SQ ring; they never enter the kernel for the ring. Each loop of the
  * completion thread publishes the SQEs prepared so far (under the lock), hands all but the last
- * to the kernel one per call (ring_submit_singly), and makes one io_uring_enter that submits
- * the last and waits for a completion. A submitter that finds the
- * thread asleep in that call nudges it through an eventfd whose read is always armed on the
- * ring, so a cross-thread submission costs one eventfd write and never waits for a completion.
+ * to the kernel one per call (ring_submit_singly, which every submission goes through), and
+ * makes one io_uring_enter that submits the last and waits for a completion. A submitter that
+ * finds the thread asleep in that call nudges it through an eventfd whose read is always armed
+ * on the ring, so a cross-thread submission costs one eventfd write and never waits for a
+ * completion.
  *
  * end_io callbacks run on the completion thread and often submit the next request: those SQEs
  * go to the kernel as soon as the callback returns (ring_reap_batch). Waking a sleeping thread
@@ -112,6 +113,38 @@ static void ring_nudge(struct ns_ring *ring)
 	(void)!eventfd_write(ring->wake_fd, 1);
 }
 
+/* io_uring_enter failing other than by interruption or a request to retry is a bug. */
+static void ring_check_enter(int ret)
+{
+	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+		gfs_err("ns ring: io_uring_enter failed: %s", strerror(-ret));
+		GFS_BUG_ON(ret < 0);
+	}
+}
+
+/*
+ * On the completion thread: hand published SQEs to the kernel one per call until keep of
+ * to_submit are left (the main loop keeps the last for the call that also waits); returns how
+ * many are left. Every path that submits goes through here. Why one per call: the kernel plugs
+ * a submission of more than two SQEs; the commands then wait in the plug until the batch is
+ * built, and the block layer merges adjacent ones (sequential 1 MiB direct reads became ~3 MiB
+ * requests). 4 KiB random direct reads at QD 16 ran at 0.68 - 0.71 of fio that way and at
+ * 0.79 - 0.83 one per call (docs/PERFORMANCE.md). It is also what fio's io_uring engine does
+ * at its default batch of one; it costs a system call per command.
+ */
+static unsigned ring_submit_singly(struct ns_ring *ring, unsigned to_submit, unsigned keep)
+{
+	while (to_submit > keep) {
+		int ret = io_uring_enter(ring->uring.ring_fd, 1, 0, 0, NULL);
+
+		ring_check_enter(ret);
+		if (ret <= 0)
+			break; /* left published: the next call submits them */
+		to_submit--;
+	}
+	return to_submit;
+}
+
 /*
  * Under the lock: a free SQE. The SQ holds limit + 1 entries, so only the completion thread's
  * over-limit submissions can fill it: the completion thread, being the issuer, pushes them to
@@ -123,13 +156,7 @@ static struct io_uring_sqe *ring_get_raw_sqe(struct ns_ring *ring, bool completi
 
 	while (!(sqe = io_uring_get_sqe(&ring->uring))) {
 		if (completion_thread) {
-			int ret = io_uring_enter(ring->uring.ring_fd, ring_publish_sq(ring), 0, 0,
-						 NULL);
-
-			if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
-				gfs_err("ns ring: io_uring_enter failed: %s", strerror(-ret));
-				GFS_BUG_ON(ret < 0);
-			}
+			ring_submit_singly(ring, ring_publish_sq(ring), 0);
 			continue;
 		}
 		atomic_store(&ring->sleeping, true);
@@ -176,17 +203,12 @@ static void ring_wait_below(struct ns_ring *ring, unsigned limit)
 static void ring_push_prepared(struct ns_ring *ring)
 {
 	unsigned to_submit;
-	int ret;
 
 	ring->prepared = false;
 	pthread_mutex_lock(&ring->submit_lock);
 	to_submit = ring_publish_sq(ring);
 	pthread_mutex_unlock(&ring->submit_lock);
-	ret = io_uring_enter(ring->uring.ring_fd, to_submit, 0, 0, NULL);
-	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
-		gfs_err("ns ring: io_uring_enter failed: %s", strerror(-ret));
-		GFS_BUG_ON(ret < 0);
-	}
+	ring_submit_singly(ring, to_submit, 0);
 }
 
 /*
@@ -301,32 +323,6 @@ static void ring_idle_poll(struct ns_ring *ring)
 	}
 }
 
-/*
- * Hand all but the last of to_submit SQEs to the kernel one per call; returns what is left (at
- * most one) for the call that also waits. Why: the kernel plugs a submission of more than two
- * SQEs; the commands then wait in the plug until the batch is built, and the block layer
- * merges adjacent ones (sequential 1 MiB direct reads became ~3 MiB requests). 4 KiB random
- * direct reads at QD 16 ran at 0.68 - 0.71 of fio that way and at 0.79 - 0.83 one per call
- * (docs/PERFORMANCE.md). One command per call is also what fio's io_uring engine does at its
- * default batch of one; it costs a system call per command, as resubmission from end_io does.
- */
-static unsigned ring_submit_singly(struct ns_ring *ring, unsigned to_submit)
-{
-	while (to_submit > 1) {
-		int ret = io_uring_enter(ring->uring.ring_fd, 1, 0, 0, NULL);
-
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
-			gfs_err("ns ring: io_uring_enter failed: %s", strerror(-ret));
-			GFS_BUG_ON(ret < 0);
-		}
-		if (ret > 0)
-			to_submit -= (unsigned)ret;
-		else
-			break;
-	}
-	return to_submit;
-}
-
 static void *ring_reap_loop(void *arg)
 {
 	struct ns_ring *ring = arg;
@@ -356,18 +352,15 @@ static void *ring_reap_loop(void *arg)
 		pthread_mutex_unlock(&ring->submit_lock);
 		if (stop)
 			break;
-		to_submit = ring_submit_singly(ring, to_submit);
-		/* One system call submits what was prepared and collects what completed. */
+		to_submit = ring_submit_singly(ring, to_submit, 1);
+		/* One system call submits the last SQE and collects what completed. */
 		if (step == GFS_POLL_NAP)
 			ret = ring_enter_nap(ring, to_submit, nap_ns);
 		else
 			ret = io_uring_enter(ring->uring.ring_fd, to_submit, block ? 1 : 0,
 					     IORING_ENTER_GETEVENTS, NULL);
 		atomic_store(&ring->sleeping, false);
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
-			gfs_err("ns ring: io_uring_enter failed: %s", strerror(-ret));
-			GFS_BUG_ON(ret < 0);
-		}
+		ring_check_enter(ret);
 		if (io_uring_cq_ready(&ring->uring))
 			gfs_poll_end(&ring->io_wait, &wait_start);
 		ring_reap_batch(ring);
