@@ -7,16 +7,18 @@
  *
  * Each command becomes SQEs on the namespace's ring: a read is one data SQE (the O_DIRECT
  * descriptor when the host filesystem and the buffers allow it, else the buffered one); its
- * metadata is copied, once the data is back, from a read-only shared mapping of the metadata
- * region (file_map_md: the page cache, without a second SQE, CQE and system call per command on
- * the completion thread, which is the engine's bottleneck for small reads). Where the region
- * cannot be mapped, a metadata SQE on the buffered descriptor does it (metadata offsets are not
- * sector aligned); both SQEs then count in cmd->subops_pending. A
- * write puts its metadata into the page cache with one pwrite before its data SQE goes out (see
- * file_write_md_now; a FUA write uses a second SQE instead): the page cache absorbs sub-page
- * metadata writes, so there is no read-modify-write of the metadata region here. A flush
- * is one fdatasync (both descriptors share the inode); write zeroes and deallocate punch the data
- * range and fill its metadata with 0xFF, the PI escape.
+ * metadata is copied, once the data is back, from a shared mapping of the metadata region
+ * (file_map_md: the page cache, without a second SQE, CQE and system call per command on the
+ * completion thread, which is the engine's bottleneck for small reads). A write stores its
+ * metadata into the same mapping before its data SQE goes out (file_write_md_now; a FUA write
+ * uses a second SQE instead): the page cache absorbs sub-page metadata writes, so there is no
+ * read-modify-write of the metadata region, and no system call either. Every access to the
+ * mapping is guarded (core/mapguard.h): where one faults, the same transfer is made by pread or
+ * pwrite, which report the real error. Where the region cannot be mapped, a metadata SQE on the
+ * buffered descriptor reads it (metadata offsets are not sector aligned; both SQEs then count in
+ * cmd->subops_pending) and a pwrite writes it. A flush is one fdatasync (both descriptors and
+ * the mapping share the inode); write zeroes and deallocate punch the data range and fill its
+ * metadata with 0xFF, the PI escape.
  *
  * Never-written blocks (the QEMU rule, nvme_dif_mangle_mdata()): a read returns a block's PI
  * tuple as all 0xFF (the escape; other metadata bytes stay zero, as QEMU returns them) when the
@@ -44,6 +46,7 @@
 
 #include "core/bug.h"
 #include "core/log.h"
+#include "core/mapguard.h"
 #include "core/ns_fault.h"
 #include "core/ns_internal.h"
 #include "core/ns_wlog.h"
@@ -61,10 +64,11 @@ struct file_ns {
 	int data_fd; /* O_DIRECT when direct, else the same as buf_fd */
 	int buf_fd;  /* buffered: metadata, unaligned data, hole queries */
 	bool direct;
-	uint32_t mem_align;    /* O_DIRECT buffer alignment */
-	uint64_t md_offset;    /* nlb * lba_size */
-	const uint8_t *md_map; /* the metadata region, mapped read-only; NULL: read it by SQE */
-	void *map_base;	       /* what munmap needs */
+	uint32_t mem_align;   /* O_DIRECT buffer alignment */
+	uint64_t md_offset;   /* nlb * lba_size */
+	uint8_t *md_map;      /* the metadata region, mapped shared; NULL: by I/O */
+	bool md_map_writable; /* writes store into md_map (not on a read-only namespace) */
+	void *map_base;	      /* what munmap needs */
 	size_t map_len;
 	struct ns_order order; /* commands over the same LBAs, one after the other */
 };
@@ -275,10 +279,13 @@ static int file_prepare_write(struct ns *ns, struct ns_cmd *cmd, const struct ns
 }
 
 /*
- * The metadata of a write goes to the page cache right here, with one pwrite. Through io_uring
- * it would be punted to an io-wq worker on filesystems without non-blocking buffered writes
- * (ext4), a thread hop that costs more than the write (docs/PERFORMANCE.md). A FUA write keeps
- * its metadata SQE (RWF_DSYNC), so the submitter never waits for the disk.
+ * The metadata of a write goes to the page cache right here: a store into the mapping, or one
+ * pwrite where there is no writable mapping or the store faulted (the pwrite then says why,
+ * ENOSPC on a full host filesystem, say, or succeeds). Through io_uring it would be punted to
+ * an io-wq worker on filesystems without non-blocking buffered writes (ext4), a thread hop that
+ * costs more than the write; the pwrite itself cost 10 - 15% of a 4 KiB write at QD 16
+ * (docs/PERFORMANCE.md). A FUA write keeps its metadata SQE (RWF_DSYNC), so the submitter never
+ * waits for the disk.
  */
 static void file_write_md_now(struct ns *ns, struct ns_cmd *cmd)
 {
@@ -292,6 +299,8 @@ static void file_write_md_now(struct ns *ns, struct ns_cmd *cmd)
 	ssize_t done;
 
 	if (!md_size || !nlb || cmd->rq->fua || cmd->error)
+		return;
+	if (f->md_map_writable && !mapguard_copy(f->md_map + slba * md_size, md, len))
 		return;
 	done = pwrite(f->buf_fd, md, len, (off_t)(f->md_offset + slba * md_size));
 	if (done == (ssize_t)len)
@@ -311,15 +320,10 @@ static void file_prefault_md(const struct ns *ns, const struct ns_cmd *cmd)
 {
 	const struct file_ns *f = ns->backend_private;
 	uint32_t md_size = ns->fmt.pi.md_size;
-	const volatile uint8_t *p, *end;
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 
-	if (!f->md_map || !md_size)
-		return;
-	p = f->md_map + cmd->slba * md_size;
-	end = p + (size_t)cmd->nlb * md_size;
-	for (; p < end; p = (const volatile uint8_t *)(((uintptr_t)p | (page - 1)) + 1))
-		(void)*p;
+	/* A page that faults here faults again in file_load_md, which reports it. */
+	if (f->md_map && md_size)
+		(void)mapguard_touch(f->md_map + cmd->slba * md_size, (size_t)cmd->nlb * md_size);
 }
 
 /* Everything that can fail or allocate, before the ring lock is taken. */
@@ -612,14 +616,39 @@ static void file_log_cmd(struct ns *ns, struct ns_cmd *cmd, const struct file_cm
 	}
 }
 
+/* A read's metadata from the mapping, or by pread where the mapping faults. */
+static int file_load_md(struct ns *ns, struct ns_cmd *cmd)
+{
+	const struct file_ns *f = ns->backend_private;
+	uint32_t md_size = ns->fmt.pi.md_size;
+	size_t len = (size_t)cmd->nlb * md_size;
+	ssize_t done;
+	int err;
+
+	if (!mapguard_copy(cmd->md, f->md_map + cmd->slba * md_size, len))
+		return 0;
+	done = pread(f->buf_fd, cmd->md, len, (off_t)(f->md_offset + cmd->slba * md_size));
+	if (done == (ssize_t)len)
+		return 0;
+	err = done < 0 ? -errno : -EIO;
+	gfs_err("%s: read of metadata at LBA %llu+%u failed: %s", ns->path,
+		(unsigned long long)cmd->slba, cmd->nlb,
+		done < 0 ? strerror(-err) : "short transfer");
+	return err;
+}
+
 static int file_finish_read(struct ns *ns, struct ns_cmd *cmd, struct file_cmd *fc,
 			    struct pi_error *pe)
 {
 	const struct file_ns *f = ns->backend_private;
 	uint32_t md_size = ns->fmt.pi.md_size;
+	int err;
 
-	if (md_size && f->md_map)
-		memcpy(cmd->md, f->md_map + cmd->slba * md_size, (size_t)cmd->nlb * md_size);
+	if (md_size && f->md_map) {
+		err = file_load_md(ns, cmd);
+		if (err)
+			return err;
+	}
 	if (md_size)
 		file_fix_unwritten_md(ns, cmd);
 	if (fc && fc->plan.flip)
@@ -740,29 +769,39 @@ static void file_open_direct(struct file_ns *f, const char *path, int flags, uin
 }
 
 /*
- * Map the metadata region read-only, so that reads copy their metadata from the page cache
- * instead of issuing a second SQE (writes keep their pwrite: a store into a shared mapping of a
- * sparse file that finds the host filesystem full raises SIGBUS, where pwrite says ENOSPC).
- * The image must then not shrink while open, which a mounted namespace never may anyway; a
- * region that cannot be mapped is read by SQE as before.
+ * Map the metadata region shared (read-only on a read-only namespace), so that commands move
+ * their metadata with a memcpy instead of a second SQE or a system call. A fault in the mapping
+ * (SIGBUS: an unreadable page, a store into a hole of a full host filesystem, an image shrunk
+ * under us) is caught by core/mapguard and the transfer repeated by pread or pwrite, so the
+ * errors stay what the system calls say. A region that cannot be mapped, or a process where
+ * the SIGBUS handler cannot be installed, moves metadata by I/O as before.
  */
-static void file_map_md(struct file_ns *f, const char *path, uint64_t file_size)
+static void file_map_md(struct file_ns *f, const char *path, uint64_t file_size, bool read_only)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t start = f->md_offset / page * page;
+	int prot = read_only ? PROT_READ : PROT_READ | PROT_WRITE;
 	void *base;
+	int ret;
 
 	if (file_size <= f->md_offset)
 		return;
-	base = mmap(NULL, file_size - start, PROT_READ, MAP_SHARED, f->buf_fd, (off_t)start);
+	ret = mapguard_init();
+	if (ret) {
+		gfs_info("%s: cannot catch SIGBUS (%s), moving metadata by I/O", path,
+			 strerror(-ret));
+		return;
+	}
+	base = mmap(NULL, file_size - start, prot, MAP_SHARED, f->buf_fd, (off_t)start);
 	if (base == MAP_FAILED) {
-		gfs_info("%s: cannot map the metadata region (%s), reading it by I/O", path,
+		gfs_info("%s: cannot map the metadata region (%s), moving it by I/O", path,
 			 strerror(errno));
 		return;
 	}
 	f->map_base = base;
 	f->map_len = file_size - start;
-	f->md_map = (const uint8_t *)base + (f->md_offset - start);
+	f->md_map = (uint8_t *)base + (f->md_offset - start);
+	f->md_map_writable = !read_only;
 }
 
 static int file_check_format(const char *path, const struct pi_format *fmt)
@@ -808,7 +847,7 @@ static int file_setup(struct ns *ns, struct file_ns *f, const char *path,
 	ns->fmt.max_transfer = FILE_MAX_TRANSFER;
 	f->md_offset = ns->fmt.nlb * fmt->lba_size;
 	if (fmt->md_size && !opts->md_by_io)
-		file_map_md(f, path, (uint64_t)st.st_size);
+		file_map_md(f, path, (uint64_t)st.st_size, opts->read_only);
 	if (qd > 2048) {
 		gfs_err("%s: queue depth %u is above 2048", path, qd);
 		return -EINVAL;

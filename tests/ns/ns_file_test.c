@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * ns_file_test.c - the file backend: QEMU nvme-ns layout at hand-computed offsets, the
- * never-written rule, metadata read by mapping and by I/O, write zeroes/deallocate, flush/FUA,
- * request counters, unaligned buffers, and bad input (right errno, one log line).
+ * never-written rule, metadata by mapping and by I/O (and by I/O when the mapping faults),
+ * write zeroes/deallocate, flush/FUA, request counters, unaligned buffers, and bad input (right
+ * errno, one log line).
  */
 #include <check.h>
 #include <errno.h>
@@ -191,6 +192,42 @@ START_TEST(metadata_reads_by_mapping_and_by_io_agree)
 	nst_buf_free(&buf);
 	nst_buf_free(&back);
 	ns_close(ns_io);
+	ns_close(ns);
+	unlink(path);
+}
+END_TEST
+
+/*
+ * The metadata mapping faults when the image shrinks under the namespace (as it does for an
+ * unreadable page or a full host filesystem). The daemon must live: a read's metadata falls
+ * back to pread, which finds nothing and fails the read with EIO and one line; a write's falls
+ * back to pwrite, which succeeds, and a read then returns what was written.
+ */
+START_TEST(metadata_mapping_faults_fall_back_to_io)
+{
+	struct pi_format fmt = test_format(4096, 8, PI_TYPE_1, PI_GUARD_16, false);
+	struct ns_pi_params pi = nst_pi(0, 0x31, PI_CHECK_ALL);
+	struct nst_buf buf, back;
+	char path[256];
+	struct ns *ns;
+
+	nst_seed("metadata_mapping_faults_fall_back_to_io");
+	ns = nst_open_new(&fmt, 64, true, path, sizeof(path));
+	nst_buf_alloc(&buf, &fmt, 4);
+	nst_buf_alloc(&back, &fmt, 4);
+	nst_buf_fill(&buf, &fmt, 0, 0x31);
+	ck_assert_int_eq(truncate(path, 64 * 4096), 0); /* the metadata region is gone */
+	test_log_capture();
+	ck_assert_int_eq(ns_read_sync(ns, 0, 4, back.data, back.md, &pi), -EIO);
+	ck_assert_uint_eq(test_log_errors(), 1);
+	ck_assert_ptr_nonnull(strstr(test_log_last_error(), "read of metadata at LBA 0+4"));
+	ck_assert_int_eq(ns_write_sync(ns, 0, 4, buf.data, buf.md, &pi), 0);
+	ck_assert_int_eq(ns_read_sync(ns, 0, 4, back.data, back.md, &pi), 0);
+	ck_assert_mem_eq(back.md, buf.md, 4 * 8);
+	ck_assert_mem_eq(back.data, buf.data, 4 * 4096);
+	ck_assert_uint_eq(test_log_errors(), 1);
+	nst_buf_free(&buf);
+	nst_buf_free(&back);
 	ns_close(ns);
 	unlink(path);
 }
@@ -415,6 +452,7 @@ static Suite *ns_file_suite(void)
 	tcase_add_test(tc, never_written_blocks_read_ff_metadata);
 	tcase_add_test(tc, written_zero_metadata_is_not_escaped);
 	tcase_add_test(tc, metadata_reads_by_mapping_and_by_io_agree);
+	tcase_add_test(tc, metadata_mapping_faults_fall_back_to_io);
 	tcase_add_test(tc, write_zeroes_and_deallocate_read_zeros_and_ff);
 	tcase_add_test(tc, flush_and_fua_write_reach_the_file);
 	tcase_add_test(tc, stats_count_requests_per_op);
