@@ -74,36 +74,31 @@ int mapguard_init(void)
 }
 
 /*
- * The guarded accesses themselves. The signal fences keep the compiler from moving the loads
- * and stores of the copy across the setting and clearing of guard_env; nothing else may run
- * between sigsetjmp and the clear, and nothing the copy changes is read after a jump.
+ * What runs guarded: a copy, or a read of every page. Out of line, so that the locals of the
+ * function holding the sigjmp_buf never change between sigsetjmp and a jump.
  */
-int mapguard_copy(void *dst, const void *src, size_t len)
-{
-	sigjmp_buf env;
+typedef void (*guarded_fn)(void *dst, const void *src, size_t len);
 
-	GFS_BUG_ON(guard_env);
-	if (sigsetjmp(env, 0))
-		return -EFAULT;
-	guard_env = &env;
-	atomic_signal_fence(memory_order_seq_cst);
+static __attribute__((noinline)) void copy_bytes(void *dst, const void *src, size_t len)
+{
 	memcpy(dst, src, len);
-	atomic_signal_fence(memory_order_seq_cst);
-	guard_env = NULL;
-	return 0;
 }
 
-/* Kept out of line: the caller's locals must not change between sigsetjmp and the jump. */
-static __attribute__((noinline)) void touch_pages(const volatile uint8_t *p, size_t len)
+static __attribute__((noinline)) void touch_pages(void *unused, const void *src, size_t len)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	const volatile uint8_t *end = p + len;
+	const volatile uint8_t *p = src, *end = p + len;
 
+	(void)unused;
 	for (; p < end; p = (const volatile uint8_t *)(((uintptr_t)p | (page - 1)) + 1))
 		(void)*p;
 }
 
-int mapguard_touch(const void *addr, size_t len)
+/*
+ * The signal fences keep the compiler from moving the accesses across the setting and clearing
+ * of guard_env; nothing the access changed is read after a jump.
+ */
+static int run_guarded(guarded_fn fn, void *dst, const void *src, size_t len)
 {
 	sigjmp_buf env;
 
@@ -112,8 +107,18 @@ int mapguard_touch(const void *addr, size_t len)
 		return -EFAULT;
 	guard_env = &env;
 	atomic_signal_fence(memory_order_seq_cst);
-	touch_pages(addr, len);
+	fn(dst, src, len);
 	atomic_signal_fence(memory_order_seq_cst);
 	guard_env = NULL;
 	return 0;
+}
+
+int mapguard_copy(void *dst, const void *src, size_t len)
+{
+	return run_guarded(copy_bytes, dst, src, len);
+}
+
+int mapguard_touch(const void *addr, size_t len)
+{
+	return run_guarded(touch_pages, NULL, addr, len);
 }

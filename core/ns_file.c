@@ -6,26 +6,15 @@
  * i * lba_size, its metadata at nlb * lba_size + i * md_size. No header.
  *
  * Each command becomes SQEs on the namespace's ring: a read is one data SQE (the O_DIRECT
- * descriptor when the host filesystem and the buffers allow it, else the buffered one); its
- * metadata is copied, once the data is back, from a shared mapping of the metadata region
- * (file_map_md: the page cache, without a second SQE, CQE and system call per command on the
- * completion thread, which is the engine's bottleneck for small reads). A write stores its
- * metadata into the same mapping before its data SQE goes out (file_write_md_now; a FUA write
- * uses a second SQE instead): the page cache absorbs sub-page metadata writes, so there is no
- * read-modify-write of the metadata region, and no system call either. Every access to the
- * mapping is guarded (core/mapguard.h): where one faults, the same transfer is made by pread or
- * pwrite, which report the real error. Where the region cannot be mapped, a metadata SQE on the
- * buffered descriptor reads it (metadata offsets are not sector aligned; both SQEs then count in
- * cmd->subops_pending) and a pwrite writes it. A flush is one fdatasync (both descriptors and
- * the mapping share the inode); write zeroes and deallocate punch the data range and fill its
- * metadata with 0xFF, the PI escape.
- *
- * Never-written blocks (the QEMU rule, nvme_dif_mangle_mdata()): a read returns a block's PI
- * tuple as all 0xFF (the escape; other metadata bytes stay zero, as QEMU returns them) when the
- * stored metadata is all zeros and the block's data range is a hole in the image (lseek
- * SEEK_DATA). Write zeroes and deallocate store that same escaped metadata. Stored metadata that is
- * not all zeros is returned as is, which spares written blocks the lseek. A fresh ftruncate'd image
- * therefore reads as escaped PI everywhere.
+ * descriptor when the host filesystem and the buffers allow it, else the buffered one), a write
+ * likewise; their metadata moves through a shared mapping of the metadata region, on the
+ * submitting thread for a write and once the data is back for a read (ns_file_md.c, with the
+ * never-written rule). Where the region cannot be mapped, a read's metadata is a second SQE on
+ * the buffered descriptor (metadata offsets are not sector aligned; both SQEs then count in
+ * cmd->subops_pending); a FUA write's always is, with RWF_DSYNC, so that the submitter never
+ * waits for the disk. A flush is one fdatasync (both descriptors and the mapping share the
+ * inode); write zeroes and deallocate punch the data range and fill its metadata with 0xFF, the
+ * PI escape.
  *
  * Data and metadata travelling apart, two commands in flight over the same LBA, one of them a
  * write, could interleave them: such a command waits in f->order until the earlier one
@@ -40,15 +29,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/bug.h"
 #include "core/log.h"
-#include "core/mapguard.h"
 #include "core/ns_fault.h"
-#include "core/ns_internal.h"
+#include "core/ns_file_internal.h"
 #include "core/ns_wlog.h"
 
 /* Largest data transfer of one command: 1 MiB, the size of guardfs's biggest merged ioend. */
@@ -58,33 +45,6 @@ enum file_tag {
 	FILE_TAG_DATA = 0,
 	FILE_TAG_MD = 1,
 	FILE_TAG_NOP = 2,
-};
-
-struct file_ns {
-	int data_fd; /* O_DIRECT when direct, else the same as buf_fd */
-	int buf_fd;  /* buffered: metadata, unaligned data, hole queries */
-	bool direct;
-	uint32_t mem_align;   /* O_DIRECT buffer alignment */
-	uint64_t md_offset;   /* nlb * lba_size */
-	uint8_t *md_map;      /* the metadata region, mapped shared; NULL: by I/O */
-	bool md_map_writable; /* writes store into md_map (not on a read-only namespace) */
-	void *map_base;	      /* what munmap needs */
-	size_t map_len;
-	struct ns_order order; /* commands over the same LBAs, one after the other */
-};
-
-/* Per-command state beyond struct ns_cmd, allocated only for commands that need it. */
-struct file_cmd {
-	struct ns_fault_plan plan;
-	struct pi_error pe;
-	bool has_pe;
-	uint64_t target;  /* write: LBA where it lands */
-	uint32_t written; /* write: blocks that reach the file */
-	void *bounce;	  /* write: the data (and after it the metadata) that reach the file */
-	struct iovec bounce_iov;
-	void *bounce_md;
-	void *ones;	/* write zeroes/deallocate: nlb blocks of escaped metadata */
-	size_t durable; /* flush with a write log: records complete at submission */
 };
 
 static const char *file_op_name(enum ns_op op)
@@ -106,68 +66,6 @@ static bool file_iov_aligned(const struct file_ns *f, const struct iovec *iov, i
 		if (((uintptr_t)iov[i].iov_base | iov[i].iov_len) & (f->mem_align - 1))
 			return false;
 	return true;
-}
-
-static bool mem_is_zero(const uint8_t *p, size_t len)
-{
-	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
-}
-
-/* SEEK_DATA results for [from, data) hole, [data, data_end) data; reused along one read. */
-struct hole_cursor {
-	bool valid;
-	uint64_t from;
-	uint64_t data;
-	uint64_t data_end;
-};
-
-static bool file_range_is_hole(int fd, struct hole_cursor *c, uint64_t start, uint64_t end)
-{
-	if (!c->valid || start < c->from || start >= c->data_end) {
-		off_t data = lseek(fd, (off_t)start, SEEK_DATA);
-
-		if (data < 0 && errno != ENXIO) {
-			c->valid = false;
-			return false; /* cannot tell: keep what is stored */
-		}
-		c->valid = true;
-		c->from = start;
-		c->data = c->data_end = UINT64_MAX;
-		if (data >= 0) {
-			off_t hole = lseek(fd, data, SEEK_HOLE);
-
-			c->data = (uint64_t)data;
-			c->data_end = hole < 0 ? UINT64_MAX : (uint64_t)hole;
-		}
-	}
-	return end <= c->data;
-}
-
-/*
- * The metadata QEMU returns for a deallocated block: the PI tuple all 0xFF (the escape), the
- * other bytes zero. Without PI there is nothing to escape and it stays zero.
- */
-static void file_escape_md(const struct ns *ns, uint8_t *md)
-{
-	memset(md, 0, ns->fmt.pi.md_size);
-	if (ns->pi.tuple_size)
-		memset(md + ns->pi.pi_offset, 0xFF, ns->pi.tuple_size);
-}
-
-static void file_fix_unwritten_md(struct ns *ns, struct ns_cmd *cmd)
-{
-	const struct file_ns *f = ns->backend_private;
-	uint32_t lba_size = ns->fmt.pi.lba_size, md_size = ns->fmt.pi.md_size;
-	struct hole_cursor cursor = {.valid = false};
-
-	for (uint32_t i = 0; i < cmd->nlb; i++) {
-		uint8_t *md = (uint8_t *)cmd->md + (size_t)i * md_size;
-		uint64_t start = (cmd->slba + i) * lba_size;
-
-		if (mem_is_zero(md, md_size) &&
-		    file_range_is_hole(f->buf_fd, &cursor, start, start + lba_size))
-			file_escape_md(ns, md);
-	}
 }
 
 /* Strict mode: the controller's PRCHK on data about to be written or just read. */
@@ -278,54 +176,6 @@ static int file_prepare_write(struct ns *ns, struct ns_cmd *cmd, const struct ns
 	return 0;
 }
 
-/*
- * The metadata of a write goes to the page cache right here: a store into the mapping, or one
- * pwrite where there is no writable mapping or the store faulted (the pwrite then says why,
- * ENOSPC on a full host filesystem, say, or succeeds). Through io_uring it would be punted to
- * an io-wq worker on filesystems without non-blocking buffered writes (ext4), a thread hop that
- * costs more than the write; the pwrite itself cost 10 - 15% of a 4 KiB write at QD 16
- * (docs/PERFORMANCE.md). A FUA write keeps its metadata SQE (RWF_DSYNC), so the submitter never
- * waits for the disk.
- */
-static void file_write_md_now(struct ns *ns, struct ns_cmd *cmd)
-{
-	const struct file_ns *f = ns->backend_private;
-	const struct file_cmd *fc = cmd->backend_private;
-	uint32_t md_size = ns->fmt.pi.md_size;
-	uint64_t slba = fc ? fc->target : cmd->slba;
-	uint32_t nlb = fc ? fc->written : cmd->nlb;
-	const void *md = fc && fc->bounce ? fc->bounce_md : cmd->md;
-	size_t len = (size_t)nlb * md_size;
-	ssize_t done;
-
-	if (!md_size || !nlb || cmd->rq->fua || cmd->error)
-		return;
-	if (f->md_map_writable && !mapguard_copy(f->md_map + slba * md_size, md, len))
-		return;
-	done = pwrite(f->buf_fd, md, len, (off_t)(f->md_offset + slba * md_size));
-	if (done == (ssize_t)len)
-		return;
-	/* Read errno before gfs_err can change it; the command then completes through a NOP. */
-	cmd->error = done < 0 ? -errno : -EIO;
-	gfs_err("%s: write of metadata at LBA %llu+%u failed: %s", ns->path,
-		(unsigned long long)slba, nlb, strerror(-cmd->error));
-}
-
-/*
- * A read's metadata is copied from the mapping on the completion thread: touch its pages here,
- * on the submitting thread, so that a page not in the page cache is read from disk now rather
- * than by a page fault that would stall every completion behind it.
- */
-static void file_prefault_md(const struct ns *ns, const struct ns_cmd *cmd)
-{
-	const struct file_ns *f = ns->backend_private;
-	uint32_t md_size = ns->fmt.pi.md_size;
-
-	/* A page that faults here faults again in file_load_md, which reports it. */
-	if (f->md_map && md_size)
-		(void)mapguard_touch(f->md_map + cmd->slba * md_size, (size_t)cmd->nlb * md_size);
-}
-
 /* Everything that can fail or allocate, before the ring lock is taken. */
 static int file_prepare(struct ns *ns, struct ns_cmd *cmd)
 {
@@ -346,7 +196,7 @@ static int file_prepare(struct ns *ns, struct ns_cmd *cmd)
 		ret = file_check_prinfo(ns, cmd, op);
 		if (ret)
 			return file_refuse(cmd, ret, NULL);
-		file_prefault_md(ns, cmd);
+		file_md_prefault(ns, cmd);
 		if (plan.flip) {
 			fc = file_cmd_of(cmd);
 			if (!fc)
@@ -372,7 +222,7 @@ static int file_prepare(struct ns *ns, struct ns_cmd *cmd)
 		if (!fc || !(fc->ones = malloc((size_t)cmd->nlb * ns->fmt.pi.md_size)))
 			return -ENOMEM;
 		for (uint32_t i = 0; i < cmd->nlb; i++)
-			file_escape_md(ns, (uint8_t *)fc->ones + (size_t)i * ns->fmt.pi.md_size);
+			file_md_escape(ns, (uint8_t *)fc->ones + (size_t)i * ns->fmt.pi.md_size);
 		return 0;
 	}
 }
@@ -407,7 +257,7 @@ static void file_queue_rw(struct ns *ns, struct ns_cmd *cmd, bool write, uint64_
 	int fd = f->direct && file_iov_aligned(f, iov, iovcnt) ? f->data_fd : f->buf_fd;
 	struct io_uring_sqe *sqe;
 
-	/* A plain write's metadata is already in the page cache (file_write_md_now). */
+	/* A plain write's metadata is already in the page cache (file_md_store). */
 	if (write && !cmd->rq->fua)
 		md_size = 0;
 	/* A read's comes from the mapping when the data is back (file_finish_read). */
@@ -534,7 +384,7 @@ static void file_start(struct ns *ns, struct ns_cmd **cmds, unsigned count)
 
 	for (unsigned i = 0; i < count; i++)
 		if (!cmds[i]->order.waiting && cmds[i]->rq->op == NS_OP_WRITE)
-			file_write_md_now(ns, cmds[i]);
+			file_md_store(ns, cmds[i]);
 	ns_ring_lock(ns->ring);
 	for (unsigned i = 0; i < count; i++)
 		if (!cmds[i]->order.waiting)
@@ -616,41 +466,13 @@ static void file_log_cmd(struct ns *ns, struct ns_cmd *cmd, const struct file_cm
 	}
 }
 
-/* A read's metadata from the mapping, or by pread where the mapping faults. */
-static int file_load_md(struct ns *ns, struct ns_cmd *cmd)
-{
-	const struct file_ns *f = ns->backend_private;
-	uint32_t md_size = ns->fmt.pi.md_size;
-	size_t len = (size_t)cmd->nlb * md_size;
-	ssize_t done;
-	int err;
-
-	if (!mapguard_copy(cmd->md, f->md_map + cmd->slba * md_size, len))
-		return 0;
-	done = pread(f->buf_fd, cmd->md, len, (off_t)(f->md_offset + cmd->slba * md_size));
-	if (done == (ssize_t)len)
-		return 0;
-	err = done < 0 ? -errno : -EIO;
-	gfs_err("%s: read of metadata at LBA %llu+%u failed: %s", ns->path,
-		(unsigned long long)cmd->slba, cmd->nlb,
-		done < 0 ? strerror(-err) : "short transfer");
-	return err;
-}
-
 static int file_finish_read(struct ns *ns, struct ns_cmd *cmd, struct file_cmd *fc,
 			    struct pi_error *pe)
 {
-	const struct file_ns *f = ns->backend_private;
-	uint32_t md_size = ns->fmt.pi.md_size;
-	int err;
+	int err = file_md_complete_read(ns, cmd);
 
-	if (md_size && f->md_map) {
-		err = file_load_md(ns, cmd);
-		if (err)
-			return err;
-	}
-	if (md_size)
-		file_fix_unwritten_md(ns, cmd);
+	if (err)
+		return err;
 	if (fc && fc->plan.flip)
 		ns_fault_flip(ns, &fc->plan, NS_OP_READ, cmd->slba, cmd->iov, cmd->iovcnt, cmd->md,
 			      cmd->nlb);
@@ -716,8 +538,7 @@ static void file_close(struct ns *ns)
 	if (!f)
 		return;
 	ns_order_destroy(&f->order);
-	if (f->map_base)
-		munmap(f->map_base, f->map_len);
+	file_md_unmap(f);
 	if (f->data_fd != f->buf_fd)
 		close(f->data_fd);
 	close(f->buf_fd);
@@ -768,42 +589,6 @@ static void file_open_direct(struct file_ns *f, const char *path, int flags, uin
 	f->direct = true;
 }
 
-/*
- * Map the metadata region shared (read-only on a read-only namespace), so that commands move
- * their metadata with a memcpy instead of a second SQE or a system call. A fault in the mapping
- * (SIGBUS: an unreadable page, a store into a hole of a full host filesystem, an image shrunk
- * under us) is caught by core/mapguard and the transfer repeated by pread or pwrite, so the
- * errors stay what the system calls say. A region that cannot be mapped, or a process where
- * the SIGBUS handler cannot be installed, moves metadata by I/O as before.
- */
-static void file_map_md(struct file_ns *f, const char *path, uint64_t file_size, bool read_only)
-{
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t start = f->md_offset / page * page;
-	int prot = read_only ? PROT_READ : PROT_READ | PROT_WRITE;
-	void *base;
-	int ret;
-
-	if (file_size <= f->md_offset)
-		return;
-	ret = mapguard_init();
-	if (ret) {
-		gfs_info("%s: cannot catch SIGBUS (%s), moving metadata by I/O", path,
-			 strerror(-ret));
-		return;
-	}
-	base = mmap(NULL, file_size - start, prot, MAP_SHARED, f->buf_fd, (off_t)start);
-	if (base == MAP_FAILED) {
-		gfs_info("%s: cannot map the metadata region (%s), moving it by I/O", path,
-			 strerror(errno));
-		return;
-	}
-	f->map_base = base;
-	f->map_len = file_size - start;
-	f->md_map = (uint8_t *)base + (f->md_offset - start);
-	f->md_map_writable = !read_only;
-}
-
 static int file_check_format(const char *path, const struct pi_format *fmt)
 {
 	struct pi_format sep;
@@ -847,7 +632,7 @@ static int file_setup(struct ns *ns, struct file_ns *f, const char *path,
 	ns->fmt.max_transfer = FILE_MAX_TRANSFER;
 	f->md_offset = ns->fmt.nlb * fmt->lba_size;
 	if (fmt->md_size && !opts->md_by_io)
-		file_map_md(f, path, (uint64_t)st.st_size, opts->read_only);
+		file_md_map(f, path, (uint64_t)st.st_size, opts->read_only);
 	if (qd > 2048) {
 		gfs_err("%s: queue depth %u is above 2048", path, qd);
 		return -EINVAL;
@@ -895,8 +680,7 @@ out_ring:
 	ns->ring = NULL;
 out_close:
 	ns_order_destroy(&f->order);
-	if (f->map_base)
-		munmap(f->map_base, f->map_len);
+	file_md_unmap(f);
 	if (f->data_fd != f->buf_fd)
 		close(f->data_fd);
 	close(f->buf_fd);

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ns_file_md.c - the file backend's metadata region: nlb * md_size bytes after the data region
+ * (DESIGN.md section 3), one md_size entry per LBA.
+ *
+ * The region is mapped shared (file_md_map), and commands move their metadata with a memcpy:
+ * a write stores it into the page cache before its data SQE goes out (file_md_store; a FUA
+ * write uses a metadata SQE with RWF_DSYNC instead, ns_file.c), a read copies it once its data
+ * is back (file_md_complete_read), without a second SQE, CQE and system call per command on
+ * the completion thread, which is the engine's bottleneck for small requests. The page cache
+ * absorbs sub-page metadata writes, so there is no read-modify-write of the region, and a flush
+ * (one fdatasync, ns_file.c) makes them durable with the data: descriptors and mapping share
+ * the inode. Every access to the mapping is guarded (core/mapguard.h): where one faults
+ * (SIGBUS), the same transfer is made by pread or pwrite, which report the real error. Where
+ * the region cannot be mapped, reads use a metadata SQE (ns_file.c) and writes a pwrite.
+ *
+ * Never-written blocks (the QEMU rule, nvme_dif_mangle_mdata()): a read returns a block's PI
+ * tuple as all 0xFF (the escape; other metadata bytes stay zero, as QEMU returns them) when the
+ * stored metadata is all zeros and the block's data range is a hole in the image (lseek
+ * SEEK_DATA). Write zeroes and deallocate store that same escaped metadata. Stored metadata
+ * that is not all zeros is returned as is, which spares written blocks the lseek. A fresh
+ * ftruncate'd image therefore reads as escaped PI everywhere.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/mapguard.h"
+#include "core/ns_file_internal.h"
+
+static bool mem_is_zero(const uint8_t *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+/* SEEK_DATA results for [from, data) hole, [data, data_end) data; reused along one read. */
+struct hole_cursor {
+	bool valid;
+	uint64_t from;
+	uint64_t data;
+	uint64_t data_end;
+};
+
+static bool file_range_is_hole(int fd, struct hole_cursor *c, uint64_t start, uint64_t end)
+{
+	if (!c->valid || start < c->from || start >= c->data_end) {
+		off_t data = lseek(fd, (off_t)start, SEEK_DATA);
+
+		if (data < 0 && errno != ENXIO) {
+			c->valid = false;
+			return false; /* cannot tell: keep what is stored */
+		}
+		c->valid = true;
+		c->from = start;
+		c->data = c->data_end = UINT64_MAX;
+		if (data >= 0) {
+			off_t hole = lseek(fd, data, SEEK_HOLE);
+
+			c->data = (uint64_t)data;
+			c->data_end = hole < 0 ? UINT64_MAX : (uint64_t)hole;
+		}
+	}
+	return end <= c->data;
+}
+
+/* What QEMU returns for a deallocated block; without PI there is nothing to escape. */
+void file_md_escape(const struct ns *ns, uint8_t *md)
+{
+	memset(md, 0, ns->fmt.pi.md_size);
+	if (ns->pi.tuple_size)
+		memset(md + ns->pi.pi_offset, 0xFF, ns->pi.tuple_size);
+}
+
+static void file_md_fix_unwritten(struct ns *ns, struct ns_cmd *cmd)
+{
+	const struct file_ns *f = ns->backend_private;
+	uint32_t lba_size = ns->fmt.pi.lba_size, md_size = ns->fmt.pi.md_size;
+	struct hole_cursor cursor = {.valid = false};
+
+	for (uint32_t i = 0; i < cmd->nlb; i++) {
+		uint8_t *md = (uint8_t *)cmd->md + (size_t)i * md_size;
+		uint64_t start = (cmd->slba + i) * lba_size;
+
+		if (mem_is_zero(md, md_size) &&
+		    file_range_is_hole(f->buf_fd, &cursor, start, start + lba_size))
+			file_md_escape(ns, md);
+	}
+}
+
+/*
+ * Map the metadata region shared (read-only on a read-only namespace), so that commands move
+ * their metadata with a memcpy instead of a second SQE or a system call. A fault in the mapping
+ * (SIGBUS: an unreadable page, a store into a hole of a full host filesystem, an image shrunk
+ * under us) is caught by core/mapguard and the transfer repeated by pread or pwrite, so the
+ * errors stay what the system calls say. A region that cannot be mapped, or a process where
+ * the SIGBUS handler cannot be installed, moves metadata by I/O as before.
+ */
+void file_md_map(struct file_ns *f, const char *path, uint64_t file_size, bool read_only)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t start = f->md_offset / page * page;
+	int prot = read_only ? PROT_READ : PROT_READ | PROT_WRITE;
+	void *base;
+	int ret;
+
+	if (file_size <= f->md_offset)
+		return;
+	ret = mapguard_init();
+	if (ret) {
+		gfs_info("%s: cannot catch SIGBUS (%s), moving metadata by I/O", path,
+			 strerror(-ret));
+		return;
+	}
+	base = mmap(NULL, file_size - start, prot, MAP_SHARED, f->buf_fd, (off_t)start);
+	if (base == MAP_FAILED) {
+		gfs_info("%s: cannot map the metadata region (%s), moving it by I/O", path,
+			 strerror(errno));
+		return;
+	}
+	f->map_base = base;
+	f->map_len = file_size - start;
+	f->md_map = (uint8_t *)base + (f->md_offset - start);
+	f->md_map_writable = !read_only;
+}
+
+void file_md_unmap(struct file_ns *f)
+{
+	if (f->map_base)
+		munmap(f->map_base, f->map_len);
+	f->map_base = NULL;
+	f->md_map = NULL;
+	f->md_map_writable = false;
+}
+
+/*
+ * The metadata of a write goes to the page cache right here: a store into the mapping, or one
+ * pwrite where there is no writable mapping or the store faulted (the pwrite then says why,
+ * ENOSPC on a full host filesystem, say, or succeeds). Through io_uring it would be punted to
+ * an io-wq worker on filesystems without non-blocking buffered writes (ext4), a thread hop that
+ * costs more than the write; the pwrite itself cost 10 - 15% of a 4 KiB write at QD 16
+ * (docs/PERFORMANCE.md). A FUA write keeps its metadata SQE (RWF_DSYNC), so the submitter never
+ * waits for the disk.
+ */
+void file_md_store(struct ns *ns, struct ns_cmd *cmd)
+{
+	const struct file_ns *f = ns->backend_private;
+	const struct file_cmd *fc = cmd->backend_private;
+	uint32_t md_size = ns->fmt.pi.md_size;
+	uint64_t slba = fc ? fc->target : cmd->slba;
+	uint32_t nlb = fc ? fc->written : cmd->nlb;
+	const void *md = fc && fc->bounce ? fc->bounce_md : cmd->md;
+	size_t len = (size_t)nlb * md_size;
+	ssize_t done;
+
+	if (!md_size || !nlb || cmd->rq->fua || cmd->error)
+		return;
+	if (f->md_map_writable && !mapguard_copy(f->md_map + slba * md_size, md, len))
+		return;
+	done = pwrite(f->buf_fd, md, len, (off_t)(f->md_offset + slba * md_size));
+	if (done == (ssize_t)len)
+		return;
+	/* Read errno before gfs_err can change it; the command then completes through a NOP. */
+	cmd->error = done < 0 ? -errno : -EIO;
+	gfs_err("%s: write of metadata at LBA %llu+%u failed: %s", ns->path,
+		(unsigned long long)slba, nlb, strerror(-cmd->error));
+}
+
+/*
+ * A read's metadata is copied from the mapping on the completion thread: touch its pages here,
+ * on the submitting thread, so that a page not in the page cache is read from disk now rather
+ * than by a page fault that would stall every completion behind it.
+ */
+void file_md_prefault(const struct ns *ns, const struct ns_cmd *cmd)
+{
+	const struct file_ns *f = ns->backend_private;
+	uint32_t md_size = ns->fmt.pi.md_size;
+
+	/* A page that faults here faults again in file_md_load, which reports it. */
+	if (f->md_map && md_size)
+		(void)mapguard_touch(f->md_map + cmd->slba * md_size, (size_t)cmd->nlb * md_size);
+}
+
+/* A read's metadata from the mapping, or by pread where the mapping faults. */
+static int file_md_load(struct ns *ns, struct ns_cmd *cmd)
+{
+	const struct file_ns *f = ns->backend_private;
+	uint32_t md_size = ns->fmt.pi.md_size;
+	size_t len = (size_t)cmd->nlb * md_size;
+	ssize_t done;
+	int err;
+
+	if (!mapguard_copy(cmd->md, f->md_map + cmd->slba * md_size, len))
+		return 0;
+	done = pread(f->buf_fd, cmd->md, len, (off_t)(f->md_offset + cmd->slba * md_size));
+	if (done == (ssize_t)len)
+		return 0;
+	err = done < 0 ? -errno : -EIO;
+	gfs_err("%s: read of metadata at LBA %llu+%u failed: %s", ns->path,
+		(unsigned long long)cmd->slba, cmd->nlb,
+		done < 0 ? strerror(-err) : "short transfer");
+	return err;
+}
+
+int file_md_complete_read(struct ns *ns, struct ns_cmd *cmd)
+{
+	const struct file_ns *f = ns->backend_private;
+	int err;
+
+	if (!ns->fmt.pi.md_size)
+		return 0;
+	if (f->md_map) {
+		err = file_md_load(ns, cmd);
+		if (err)
+			return err;
+	}
+	file_md_fix_unwritten(ns, cmd);
+	return 0;
+}
