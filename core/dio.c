@@ -141,6 +141,7 @@ void dio_get_stats(struct gfs *gfs, struct dio_stats *out)
 	out->pieces = atomic_load(&ctl->pieces);
 	out->inflight = atomic_load(&ctl->inflight);
 	out->bounce_in_use = dio_pool_in_use(&ctl->pool);
+	out->bounce_bytes = (uint64_t)ctl->pool.nr_slots * ctl->pool.slot_bytes;
 	out->bounce_waits = atomic_load(&ctl->pool.waits);
 	out->pi_errors = atomic_load(&ctl->pi_errors);
 	out->fua_writes = atomic_load(&ctl->fua_writes);

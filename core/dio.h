@@ -66,6 +66,7 @@ struct dio_stats {
 	uint64_t pieces;	/* namespace requests submitted */
 	uint64_t inflight;	/* requests not yet completed */
 	uint64_t bounce_in_use; /* bounce slots held */
+	uint64_t bounce_bytes;	/* data bytes of the bounce pool, all slots */
 	uint64_t bounce_waits;	/* times a submitter waited for a slot */
 	uint64_t pi_errors;	/* blocks that failed verification */
 	uint64_t fua_writes;	/* pieces written with FUA (O_DSYNC pure overwrites) */

@@ -363,6 +363,9 @@ START_TEST(dsync_uses_fua_for_overwrites_and_commits_otherwise)
 	dio_get_stats(gfs, &st);
 	ck_assert_uint_eq(st.syncs, 1);
 	ck_assert_uint_eq(st.fua_writes, 0);
+	/* The pool is there and idle: slots for at least this request, none held. */
+	ck_assert_uint_ge(st.bounce_bytes, sizeof(buf));
+	ck_assert_uint_eq(st.bounce_in_use, 0);
 	test_pattern(buf, sizeof(buf), 0, 22);
 	ck_assert_int_eq(gfs_write(f, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
 	dio_get_stats(gfs, &st);
