@@ -9,7 +9,9 @@
  *
  * File backend: a block whose data range is a hole in the image and whose stored metadata is
  * all zeros (never written: a fresh ftruncate'd image) reads back with its PI tuple all 0xFF,
- * the PI escape, as QEMU's nvme-ns does (details in core/ns_file.c).
+ * the PI escape, as QEMU's nvme-ns does (details in core/ns_file_md.c). The file backend
+ * moves metadata through a shared mapping of the image and so installs a SIGBUS handler for
+ * the process (core/mapguard.h), which passes on every SIGBUS that is not its own.
  *
  * Completion: end_io runs on a completion thread of the namespace, once per request, after
  * every piece of it finished; rq->error is 0 or a negative errno. A request larger than the
