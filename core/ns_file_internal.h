@@ -20,11 +20,10 @@ struct file_ns {
 	int data_fd; /* O_DIRECT when direct, else the same as buf_fd */
 	int buf_fd;  /* buffered: metadata, unaligned data, hole queries */
 	bool direct;
-	uint32_t mem_align;   /* O_DIRECT buffer alignment */
-	uint64_t md_offset;   /* nlb * lba_size */
-	uint8_t *md_map;      /* the metadata region, mapped shared; NULL: by I/O */
-	bool md_map_writable; /* writes store into md_map (not on a read-only namespace) */
-	void *map_base;	      /* what munmap needs */
+	uint32_t mem_align; /* O_DIRECT buffer alignment */
+	uint64_t md_offset; /* nlb * lba_size */
+	uint8_t *md_map;    /* the metadata region, mapped shared; NULL: by I/O */
+	void *map_base;	    /* what munmap needs */
 	size_t map_len;
 	struct ns_order order; /* commands over the same LBAs, one after the other */
 };

@@ -90,7 +90,8 @@ static void file_md_fix_unwritten(struct ns *ns, struct ns_cmd *cmd)
 }
 
 /*
- * Map the metadata region shared (read-only on a read-only namespace), so that commands move
+ * Map the metadata region shared (read-only on a read-only namespace, which never gets a write:
+ * ns_submit refuses them), so that commands move
  * their metadata with a memcpy instead of a second SQE or a system call. A fault in the mapping
  * (SIGBUS: an unreadable page, a store into a hole of a full host filesystem, an image shrunk
  * under us) is caught by core/mapguard and the transfer repeated by pread or pwrite, so the
@@ -122,7 +123,6 @@ void file_md_map(struct file_ns *f, const char *path, uint64_t file_size, bool r
 	f->map_base = base;
 	f->map_len = file_size - start;
 	f->md_map = (uint8_t *)base + (f->md_offset - start);
-	f->md_map_writable = !read_only;
 }
 
 void file_md_unmap(struct file_ns *f)
@@ -131,12 +131,41 @@ void file_md_unmap(struct file_ns *f)
 		munmap(f->map_base, f->map_len);
 	f->map_base = NULL;
 	f->md_map = NULL;
-	f->md_map_writable = false;
+}
+
+/*
+ * Move nlb entries of metadata at slba between buf and the region (store: into the region):
+ * through the mapping where there is one, else, or where the mapping faults, by pwrite or
+ * pread, which then say what went wrong (ENOSPC on a full host filesystem, EIO, a short
+ * transfer past a shrunken end) or succeed. 0 or -errno, with one log line.
+ */
+static int file_md_move(struct ns *ns, bool store, uint64_t slba, uint32_t nlb, void *buf)
+{
+	const struct file_ns *f = ns->backend_private;
+	uint32_t md_size = ns->fmt.pi.md_size;
+	size_t len = (size_t)nlb * md_size;
+	off_t off = (off_t)(f->md_offset + slba * md_size);
+	ssize_t done;
+	int err;
+
+	if (f->md_map) {
+		uint8_t *map = f->md_map + slba * md_size;
+
+		if (!(store ? mapguard_copy(map, buf, len) : mapguard_copy(buf, map, len)))
+			return 0;
+	}
+	done = store ? pwrite(f->buf_fd, buf, len, off) : pread(f->buf_fd, buf, len, off);
+	if (done == (ssize_t)len)
+		return 0;
+	err = done < 0 ? -errno : -EIO; /* before gfs_err can change errno */
+	gfs_err("%s: %s of metadata at LBA %llu+%u failed: %s", ns->path, store ? "write" : "read",
+		(unsigned long long)slba, nlb, done < 0 ? strerror(-err) : "short transfer");
+	return err;
 }
 
 /*
  * The metadata of a write goes to the page cache right here: a store into the mapping, or one
- * pwrite where there is no writable mapping or the store faulted (the pwrite then says why,
+ * pwrite where there is no mapping or the store faulted (the pwrite then says why,
  * ENOSPC on a full host filesystem, say, or succeeds). Through io_uring it would be punted to
  * an io-wq worker on filesystems without non-blocking buffered writes (ext4), a thread hop that
  * costs more than the write; and the pwrite itself held 4 KiB PI writes at QD 16 to 0.79 -
@@ -145,26 +174,15 @@ void file_md_unmap(struct file_ns *f)
  */
 void file_md_store(struct ns *ns, struct ns_cmd *cmd)
 {
-	const struct file_ns *f = ns->backend_private;
 	const struct file_cmd *fc = cmd->backend_private;
-	uint32_t md_size = ns->fmt.pi.md_size;
 	uint64_t slba = fc ? fc->target : cmd->slba;
 	uint32_t nlb = fc ? fc->written : cmd->nlb;
 	const void *md = fc && fc->bounce ? fc->bounce_md : cmd->md;
-	size_t len = (size_t)nlb * md_size;
-	ssize_t done;
 
-	if (!md_size || !nlb || cmd->rq->fua || cmd->error)
+	if (!ns->fmt.pi.md_size || !nlb || cmd->rq->fua || cmd->error)
 		return;
-	if (f->md_map_writable && !mapguard_copy(f->md_map + slba * md_size, md, len))
-		return;
-	done = pwrite(f->buf_fd, md, len, (off_t)(f->md_offset + slba * md_size));
-	if (done == (ssize_t)len)
-		return;
-	/* Read errno before gfs_err can change it; the command then completes through a NOP. */
-	cmd->error = done < 0 ? -errno : -EIO;
-	gfs_err("%s: write of metadata at LBA %llu+%u failed: %s", ns->path,
-		(unsigned long long)slba, nlb, strerror(-cmd->error));
+	/* A store only reads md. A failed command then completes through a NOP. */
+	cmd->error = file_md_move(ns, true, slba, nlb, (void *)md);
 }
 
 /*
@@ -177,30 +195,9 @@ void file_md_prefault(const struct ns *ns, const struct ns_cmd *cmd)
 	const struct file_ns *f = ns->backend_private;
 	uint32_t md_size = ns->fmt.pi.md_size;
 
-	/* A page that faults here faults again in file_md_load, which reports it. */
+	/* A page that faults here faults again at completion, which reports it. */
 	if (f->md_map && md_size)
 		(void)mapguard_touch(f->md_map + cmd->slba * md_size, (size_t)cmd->nlb * md_size);
-}
-
-/* A read's metadata from the mapping, or by pread where the mapping faults. */
-static int file_md_load(struct ns *ns, struct ns_cmd *cmd)
-{
-	const struct file_ns *f = ns->backend_private;
-	uint32_t md_size = ns->fmt.pi.md_size;
-	size_t len = (size_t)cmd->nlb * md_size;
-	ssize_t done;
-	int err;
-
-	if (!mapguard_copy(cmd->md, f->md_map + cmd->slba * md_size, len))
-		return 0;
-	done = pread(f->buf_fd, cmd->md, len, (off_t)(f->md_offset + cmd->slba * md_size));
-	if (done == (ssize_t)len)
-		return 0;
-	err = done < 0 ? -errno : -EIO;
-	gfs_err("%s: read of metadata at LBA %llu+%u failed: %s", ns->path,
-		(unsigned long long)cmd->slba, cmd->nlb,
-		done < 0 ? strerror(-err) : "short transfer");
-	return err;
 }
 
 int file_md_complete_read(struct ns *ns, struct ns_cmd *cmd)
@@ -210,8 +207,9 @@ int file_md_complete_read(struct ns *ns, struct ns_cmd *cmd)
 
 	if (!ns->fmt.pi.md_size)
 		return 0;
+	/* Unmapped, the metadata came with its own SQE (ns_file.c). */
 	if (f->md_map) {
-		err = file_md_load(ns, cmd);
+		err = file_md_move(ns, false, cmd->slba, cmd->nlb, cmd->md);
 		if (err)
 			return err;
 	}
