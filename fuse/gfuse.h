@@ -21,6 +21,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -42,6 +43,10 @@ struct gfuse {
 	/* Open files, so that a shutdown with files still open releases them (leaf lock). */
 	pthread_mutex_t files_lock;
 	struct gfuse_file *files;
+	/* Direct reads being served, by workers or from completions (ops_file.c). */
+	atomic_uint direct_reads;
+	/* Direct reads answered from their completion (user.guardfs.stats). */
+	atomic_uint_fast64_t direct_reads_async;
 };
 
 /* One open file (fi->fh), on gfuse.files until released. */
@@ -73,6 +78,8 @@ void gfuse_ops_entry(struct fuse_lowlevel_ops *ops);
 void gfuse_ops_dir(struct fuse_lowlevel_ops *ops);
 /* ops_file.c */
 void gfuse_ops_file(struct fuse_lowlevel_ops *ops);
+/* When the workers are gone: wait for the direct reads that answer from their completions. */
+void gfuse_read_drain(struct gfuse *gf);
 /* At shutdown: release the files the kernel still had open (the session is gone). */
 void gfuse_files_release_all(struct gfuse *gf);
 /* ops_xattr.c */

@@ -100,6 +100,9 @@ int gfuse_stats_text(struct gfuse *gf, char **out)
 	/* The daemon's own: kernel page cache invalidations (inval.c). */
 	xbuf_printf(&b, "kernel_invalidations %llu\n", (unsigned long long)inval_sent);
 	xbuf_printf(&b, "kernel_invalidation_errors %llu\n", (unsigned long long)inval_errors);
+	xbuf_printf(&b, "direct_reads_async %llu\n",
+		    (unsigned long long)atomic_load_explicit(&gf->direct_reads_async,
+							     memory_order_relaxed));
 	if (b.error) {
 		free(b.p);
 		return b.error;

@@ -2,6 +2,7 @@
 # tests/fuse/fio.sh BUILD - fio with verify=crc32c through the mount: random writes of mixed
 # sizes, every block verified on read-back, buffered (psync) and direct (io_uring, O_DIRECT),
 # then a direct pass verifying what the buffered pass wrote (and the reverse) after a remount.
+# The direct verify reads overlap, so the small ones take the daemon's async reply path.
 BUILD=$1
 source "$(dirname "$0")/lib.sh"
 command -v fio >/dev/null || fail "fio missing"
@@ -19,6 +20,8 @@ run_fio() { # name, then fio options
 }
 run_fio buffered --rw=randwrite --ioengine=psync --direct=0 --numjobs=1
 run_fio direct --rw=randwrite --ioengine=io_uring --iodepth=16 --direct=1 --numjobs=1
+# Its verify pass reads at QD 16: small reads were answered from their completions.
+[[ $(fuse_stat direct_reads_async) -gt 0 ]] || fail "no direct read was answered from its completion"
 fuse_umount
 fuse_mount
 # After a remount: what each pass wrote verifies through the other path.

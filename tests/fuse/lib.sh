@@ -80,6 +80,15 @@ fuse_umount() {
 	[[ ${rc} -eq 0 ]] || fail "the daemon exited with ${rc} after unmount"
 }
 
+# One counter of the mount's user.guardfs.stats (docs/MOUNTING.md).
+fuse_stat() {
+	local v
+	v=$(python3 -c 'import os,sys; sys.stdout.write(os.getxattr(sys.argv[1], "user.guardfs.stats").decode())' \
+		"${MNT}" | awk -v n="$1" '$1 == n { print $2 }')
+	[[ -n ${v} ]] || fail "no counter $1 in user.guardfs.stats"
+	echo "${v}"
+}
+
 # The unprivileged test user (created when absent; two tests may race to create it).
 TEST_USER=guardfs-test
 fuse_test_user() {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/fuse/pi.sh BUILD - PI end to end through the mount. A file's block is damaged in the
 # image while unmounted - first one data byte, then (data restored) its PI reference tag - and
-# after a remount: reading that block fails with EIO both buffered and O_DIRECT, every other
+# after a remount: reading that block fails with EIO both buffered and O_DIRECT (alone, and
+# among overlapping direct reads, which the daemon answers from their completions), every other
 # block of the file reads back right, the daemon's log line names the file with offset, LBA and
 # expected/found values, and `fsck.guardfs --scrub` lists the file and the byte range.
 # The block's LBA comes from the user.guardfs.map virtual xattr.
@@ -43,6 +44,16 @@ expect_damage() {
 	dd if="${f}" of=/dev/null bs=4096 skip=$((BAD_OFF / 4096)) count=1 iflag=direct \
 		2>"${T}/dd.err" && fail "$1: O_DIRECT read of the damaged block succeeded"
 	grep -q "Input/output error" "${T}/dd.err" || fail "$1: direct read: $(cat "${T}/dd.err")"
+	# Overlapping direct reads are answered from their completions (fuse/ops_file.c): the
+	# error must come back that way too, and the reads around the block must still succeed.
+	local async=$(fuse_stat direct_reads_async)
+	fio --name=qd8 --filename="${f}" --rw=read --bs=4k --iodepth=8 --ioengine=io_uring \
+		--direct=1 --size=${FILE_SIZE} --continue_on_error=read --output="${T}/fio.out" \
+		>"${T}/fio.err" 2>&1 || true
+	grep -q "err= *5" "${T}/fio.out" || grep -q "Input/output error" "${T}/fio.err" ||
+		fail "$1: QD 8 direct reads did not fail with EIO: $(cat "${T}/fio.out" "${T}/fio.err")"
+	[[ $(fuse_stat direct_reads_async) -gt ${async} ]] ||
+		fail "$1: no direct read was answered from its completion"
 	# Everything but the damaged block reads back as written, buffered and direct.
 	for flag in "" "iflag=direct"; do
 		cmp <(dd if="${f}" bs=4096 count=$((BAD_OFF / 4096)) ${flag} status=none) \
