@@ -30,7 +30,7 @@
  *
  * Usage: ns-bench [-f FILE] [-s GiB] [-t SECONDS_PER_ROUND] [-r ROUNDS] [-c CASE] [-k] [-p] [-v]
  * (-c runs the cases whose name contains CASE; -k keeps the file; -p uses ordinary pages even
- * where huge ones are available; -v prints every round)
+ * where huge ones are available; -v prints every round, with each side's CPU time per I/O)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -362,9 +362,11 @@ static int run_case(struct bench *b, const char *file, const struct bench_case *
 		}
 		ratios[r] = o[r].bw / f[r].bw;
 		if (verbose)
-			fprintf(stderr, "  %s round %d: ours %.1f MiB/s, fio %.1f MiB/s, %.2f\n",
-				c->name, r + 1, o[r].bw / (1 << 20), f[r].bw / (1 << 20),
-				ratios[r]);
+			fprintf(stderr,
+				"  %s round %d: ours %.1f MiB/s (%.1f us CPU per I/O), fio %.1f "
+				"MiB/s (%.1f us), %.2f\n",
+				c->name, r + 1, o[r].bw / (1 << 20), o[r].cpu_us,
+				f[r].bw / (1 << 20), f[r].cpu_us, ratios[r]);
 	}
 	*ratio = bench_median(ratios, rounds);
 	*ours = median_result(o, rounds);
