@@ -3,7 +3,8 @@
  * inval.c - keeping the kernel page cache coherent with the core. When the core invalidates
  * cached data the kernel cannot know about (a direct write, truncate, punch, collapse, insert,
  * copy_file_range), it calls the gfs inval hook; the hook queues the range, and one notifier
- * thread hands it to the kernel with fuse_lowlevel_notify_inval_inode().
+ * thread hands it to the kernel with fuse_lowlevel_notify_inval_inode(), one notification for
+ * each run of queued ranges of the same inode (inval_queue.h).
  *
  * Why a thread: the kernel invalidates by locking the page cache pages of the range, and it
  * holds such page locks while it waits for some of our replies (a buffered FUSE_WRITE in
@@ -32,20 +33,16 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "fuse/inval_queue.h"
 
 #define INVAL_WAIT_MAX_S 2
-
-struct inval_item {
-	struct inval_item *next;
-	uint64_t ino, off, len, seq;
-};
 
 struct gfuse_inval {
 	struct gfuse *gf;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t work, done_cond;
-	struct inval_item *head, **tail;
+	struct inval_queue queue;
 	uint64_t next_seq, done_seq;
 	bool stop, started;
 	/* Relaxed: statistics; the queue lock orders them before done_seq for waiters. */
@@ -78,7 +75,7 @@ static void *inval_thread(void *arg)
 	pthread_setname_np(pthread_self(), "gfs-inval");
 	pthread_mutex_lock(&iv->lock);
 	for (;;) {
-		struct inval_item *it = iv->head;
+		struct inval_item *it = inval_queue_take_run(&iv->queue);
 
 		if (!it) {
 			if (iv->stop)
@@ -86,9 +83,6 @@ static void *inval_thread(void *arg)
 			pthread_cond_wait(&iv->work, &iv->lock);
 			continue;
 		}
-		iv->head = it->next;
-		if (!iv->head)
-			iv->tail = &iv->head;
 		pthread_mutex_unlock(&iv->lock);
 		inval_send(iv, it);
 		pthread_mutex_lock(&iv->lock);
@@ -108,7 +102,7 @@ int gfuse_inval_start(struct gfuse *gf)
 	if (!iv)
 		return -ENOMEM;
 	iv->gf = gf;
-	iv->tail = &iv->head;
+	inval_queue_init(&iv->queue);
 	pthread_mutex_init(&iv->lock, NULL);
 	pthread_cond_init(&iv->work, NULL);
 	pthread_cond_init(&iv->done_cond, NULL);
@@ -168,8 +162,7 @@ void gfuse_inval_hook(void *arg, uint64_t ino, uint64_t off, uint64_t len)
 		return;
 	}
 	*it = (struct inval_item){.ino = ino, .off = off, .len = len, .seq = ++iv->next_seq};
-	*iv->tail = it;
-	iv->tail = &it->next;
+	inval_queue_push(&iv->queue, it);
 	inval_my_seq = it->seq;
 	pthread_cond_signal(&iv->work);
 	pthread_mutex_unlock(&iv->lock);
