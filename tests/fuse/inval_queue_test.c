@@ -13,6 +13,12 @@
 
 static uint64_t next_seq;
 
+static void start(struct inval_queue *q)
+{
+	inval_queue_init(q);
+	next_seq = 0;
+}
+
 static void push(struct inval_queue *q, uint64_t ino, uint64_t off, uint64_t len)
 {
 	struct inval_item *it = malloc(sizeof(*it));
@@ -41,10 +47,9 @@ START_TEST(an_empty_queue_has_no_run)
 {
 	struct inval_queue q;
 
-	inval_queue_init(&q);
+	start(&q);
 	ck_assert_ptr_null(inval_queue_take_run(&q));
 	/* and stays usable: the tail was reset */
-	next_seq = 0;
 	push(&q, 7, 0, 4096);
 	expect_run(&q, 7, 0, 4096, 1);
 	ck_assert_ptr_null(inval_queue_take_run(&q));
@@ -57,8 +62,7 @@ START_TEST(a_run_of_one_inode_becomes_one_covering_range)
 {
 	struct inval_queue q;
 
-	inval_queue_init(&q);
-	next_seq = 0;
+	start(&q);
 	/* out of order and disjoint, as direct writes at queue depth queue them */
 	push(&q, 3, 65536, 4096);
 	push(&q, 3, 4096, 4096);
@@ -73,8 +77,7 @@ START_TEST(another_inode_ends_a_run)
 {
 	struct inval_queue q;
 
-	inval_queue_init(&q);
-	next_seq = 0;
+	start(&q);
 	push(&q, 1, 0, 4096);
 	push(&q, 1, 4096, 4096);
 	push(&q, 2, 0, 4096);
@@ -92,8 +95,7 @@ START_TEST(to_the_end_of_the_file_survives_a_fold)
 	struct inval_queue q;
 	struct inval_item *it;
 
-	inval_queue_init(&q);
-	next_seq = 0;
+	start(&q);
 	/* a shrinking truncate's range (to the end), then a direct write before it */
 	push(&q, 9, 100000, UINT64_MAX);
 	push(&q, 9, 4096, 4096);
