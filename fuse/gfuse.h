@@ -45,6 +45,8 @@ struct gfuse {
 	struct gfuse_file *files;
 	/* Direct reads being served, by workers or from completions (ops_file.c). */
 	atomic_uint direct_reads;
+	/* Direct reads whose completion has not finished replying: shutdown waits for them. */
+	atomic_uint direct_replies;
 	/* Direct reads answered from their completion (user.guardfs.stats). */
 	atomic_uint_fast64_t direct_reads_async;
 };

@@ -155,15 +155,18 @@ struct direct_read {
 static void direct_read_end(void *arg, ssize_t result)
 {
 	struct direct_read *dr = arg;
+	struct gfuse *gf = dr->gf;
 
 	/* before the reply: the reader's next request must not count this one */
-	atomic_fetch_sub(&dr->gf->direct_reads, 1);
-	atomic_fetch_add_explicit(&dr->gf->direct_reads_async, 1, memory_order_relaxed);
+	atomic_fetch_sub(&gf->direct_reads, 1);
+	atomic_fetch_add_explicit(&gf->direct_reads_async, 1, memory_order_relaxed);
 	if (result < 0)
 		fuse_reply_err(dr->req, (int)-result);
 	else
 		fuse_reply_buf(dr->req, dr->buf, (size_t)result);
 	free(dr);
+	/* last: gfuse_read_drain lets the session go once this reaches 0 */
+	atomic_fetch_sub_explicit(&gf->direct_replies, 1, memory_order_release);
 }
 
 /*
@@ -182,7 +185,10 @@ static void gfuse_read_async(struct gfuse *gf, fuse_req_t req, struct gfuse_file
 	if (dr) {
 		*dr = (struct direct_read){.gf = gf, .req = req};
 		iov = (struct iovec){dr->buf, size};
+		atomic_fetch_add(&gf->direct_replies, 1);
 		ret = dio_submit_read(gfile->file, &iov, 1, (uint64_t)off, direct_read_end, dr);
+		if (ret)
+			atomic_fetch_sub(&gf->direct_replies, 1);
 	}
 	if (ret) {
 		atomic_fetch_sub(&gf->direct_reads, 1);
@@ -192,13 +198,13 @@ static void gfuse_read_async(struct gfuse *gf, fuse_req_t req, struct gfuse_file
 }
 
 /*
- * Their replies need the session, which goes once this returns. Nothing new can start: the
- * workers are gone. Each read ends within a device round trip, so a short sleep loop serves
- * this one-time wait.
+ * Their replies need the session, which goes once this returns; direct_replies drops only after
+ * a reply was sent. Nothing new can start: the workers are gone. Each read ends within a device
+ * round trip, so a short sleep loop serves this one-time wait.
  */
 void gfuse_read_drain(struct gfuse *gf)
 {
-	while (atomic_load(&gf->direct_reads))
+	while (atomic_load_explicit(&gf->direct_replies, memory_order_acquire))
 		usleep(1000);
 }
 
