@@ -49,6 +49,9 @@ struct gfuse {
 	atomic_uint direct_replies;
 	/* Direct reads answered from their completion (user.guardfs.stats). */
 	atomic_uint_fast64_t direct_reads_async;
+	/* Direct writes being served, and those that began while another was (stats). */
+	atomic_uint direct_writes;
+	atomic_uint_fast64_t direct_writes_overlapped;
 };
 
 /* One open file (fi->fh), on gfuse.files until released. */
@@ -80,6 +83,11 @@ void gfuse_ops_entry(struct fuse_lowlevel_ops *ops);
 void gfuse_ops_dir(struct fuse_lowlevel_ops *ops);
 /* ops_file.c */
 void gfuse_ops_file(struct fuse_lowlevel_ops *ops);
+struct fuse_in_header;
+struct fuse_open_in;
+/* FUSE_OPEN with O_DIRECT, answered to the kernel directly (libfuse cannot say what it says). */
+void gfuse_open_direct(struct gfuse *gf, const struct fuse_in_header *in,
+		       const struct fuse_open_in *arg);
 /* When the workers are gone: wait for the direct reads that answer from their completions. */
 void gfuse_read_drain(struct gfuse *gf);
 /* At shutdown: release the files the kernel still had open (the session is gone). */

@@ -7,6 +7,8 @@
  * kernel never sends it again, so syncfs(2) on the mount would return 0 with dirty data still in
  * the core's cache. The kernel sends FUSE_SYNCFS on fuseblk mounts (-o syncfs, blkdev.c); a
  * worker that receives one runs gfs_syncfs() and writes the reply to the session fd itself.
+ * FUSE_OPEN with O_DIRECT is answered by gfuse_open_direct() the same way: its reply carries
+ * FOPEN_PARALLEL_DIRECT_WRITES, which libfuse 3.14 has no field for.
  * Everything else goes to fuse_session_process_buf() exactly as fuse_session_loop_mt() would.
  *
  * Requests are read into memory (gfuse_init clears FUSE_CAP_SPLICE_READ), so the header can be
@@ -21,6 +23,7 @@
 #include "fuse/gfuse.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/fuse.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -66,6 +69,14 @@ static void loop_dispatch(struct gfuse *gf, const struct fuse_buf *buf)
 	if (buf->size >= sizeof(*in) && in->opcode == FUSE_SYNCFS) {
 		loop_syncfs(gf, in);
 		return;
+	}
+	if (buf->size >= sizeof(*in) + sizeof(struct fuse_open_in) && in->opcode == FUSE_OPEN) {
+		const struct fuse_open_in *arg = (const void *)(in + 1);
+
+		if (arg->flags & O_DIRECT) {
+			gfuse_open_direct(gf, in, arg);
+			return;
+		}
 	}
 	fuse_session_process_buf(gf->se, buf);
 }

@@ -103,6 +103,9 @@ int gfuse_stats_text(struct gfuse *gf, char **out)
 	xbuf_printf(&b, "direct_reads_async %llu\n",
 		    (unsigned long long)atomic_load_explicit(&gf->direct_reads_async,
 							     memory_order_relaxed));
+	xbuf_printf(&b, "direct_writes_overlapped %llu\n",
+		    (unsigned long long)atomic_load_explicit(&gf->direct_writes_overlapped,
+							     memory_order_relaxed));
 	if (b.error) {
 		free(b.p);
 		return b.error;

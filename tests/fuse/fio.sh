@@ -22,6 +22,17 @@ run_fio buffered --rw=randwrite --ioengine=psync --direct=0 --numjobs=1
 run_fio direct --rw=randwrite --ioengine=io_uring --iodepth=16 --direct=1 --numjobs=1
 # Its verify pass reads at QD 16: small reads were answered from their completions.
 [[ $(fuse_stat direct_reads_async) -gt 0 ]] || fail "no direct read was answered from its completion"
+# Eight threads of synchronous direct writes to one file, each in its own 6 MiB, as qemu's
+# aio=threads I/O threads write a disk image: the kernel sends them in parallel only because
+# the open said FOPEN_PARALLEL_DIRECT_WRITES (fuse/ops_file.c); every block verifies.
+overlapped=$(fuse_stat direct_writes_overlapped) # io_uring's writes above overlap anyway
+fio --name=parallel --directory="${MNT}" --filename=parallel.dat --size=6M --offset_increment=6M \
+	--numjobs=8 --bsrange=4k-64k --rw=randwrite --ioengine=psync --direct=1 \
+	--verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=1 --verify_state_save=0 \
+	--output="${T}/parallel.out" || { cat "${T}/parallel.out" >&2; fail "fio parallel"; }
+grep -q "err= 0" "${T}/parallel.out" || { cat "${T}/parallel.out" >&2; fail "fio parallel errors"; }
+[[ $(fuse_stat direct_writes_overlapped) -gt ${overlapped} ]] ||
+	fail "synchronous direct writes to one file never overlapped"
 fuse_umount
 fuse_mount
 # After a remount: what each pass wrote verifies through the other path.
