@@ -112,6 +112,8 @@ static void gfuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
  * kernel takes the inode lock exclusively around every direct write, so a VM's I/O threads
  * (qemu's aio=threads) wrote one at a time, and 16 threads of 4 KiB random writes through a
  * mount ran slower than one. With it the kernel still serialises writes that extend the file.
+ * FUSE_CREATE still goes through libfuse: a file created with O_DIRECT has parallel direct
+ * writes from its next open on.
  * Concurrent direct writes are safe below: overwrites share the core's inode lock, and the
  * namespace orders commands over the same blocks (core/ns_order.h).
  */
