@@ -87,13 +87,18 @@ static double json_number_after(const char *json, const char *section, const cha
 int bench_run_fio(const struct bench_fio_job *job, struct bench_fio_result *res)
 {
 	const char *section = strstr(job->rw, "write") ? "\"write\" : {" : "\"read\" : {";
-	char cmd[1024], *json;
+	char cmd[1024], engine[96], *json;
 
+	if (job->threads > 1)
+		snprintf(engine, sizeof(engine),
+			 "--ioengine=psync --numjobs=%u --thread --group_reporting", job->threads);
+	else
+		snprintf(engine, sizeof(engine), "--ioengine=io_uring --iodepth=%u", job->qd);
 	snprintf(cmd, sizeof(cmd),
-		 "fio --name=%s --filename=%s --ioengine=io_uring --direct=%d --rw=%s --bs=%u "
-		 "--iodepth=%u --size=%llu --offset=0 --time_based --runtime=%d --norandommap "
-		 "--randrepeat=0 %s--output-format=json 2>/dev/null",
-		 job->name, job->file, !job->buffered, job->rw, job->bs, job->qd, job->size,
+		 "fio --name=%s --filename=%s %s --direct=%d --rw=%s --bs=%u --size=%llu "
+		 "--offset=0 --time_based --runtime=%d --norandommap --randrepeat=0 "
+		 "%s--output-format=json 2>/dev/null",
+		 job->name, job->file, engine, !job->buffered, job->rw, job->bs, job->size,
 		 job->runtime, job->huge_mem ? "--iomem=shmhuge " : "");
 	json = read_fio_output(cmd);
 	if (!json)

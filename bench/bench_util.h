@@ -24,13 +24,17 @@ static inline double bench_max(double a, double b)
 /* The median of v[0..n) (n >= 1); sorts v. */
 double bench_median(double *v, int n);
 
-/* One fio job on a file: io_uring, O_DIRECT unless buffered, time-based, over [0, size). */
+/*
+ * One fio job on a file: io_uring, O_DIRECT unless buffered, time-based, over [0, size); or,
+ * with threads > 1, that many threads of synchronous I/O (psync), as qemu's aio=threads.
+ */
 struct bench_fio_job {
 	const char *name; /* fio's job name */
 	const char *file;
-	const char *rw; /* read, write, randread or randwrite */
-	unsigned bs;	/* bytes per request */
-	unsigned qd;
+	const char *rw;	  /* read, write, randread or randwrite */
+	unsigned bs;	  /* bytes per request */
+	unsigned qd;	  /* io_uring's queue depth */
+	unsigned threads; /* > 1: psync threads instead of io_uring (qd unused) */
 	unsigned long long size;
 	int runtime;   /* seconds */
 	bool buffered; /* through the page cache (direct=0) */

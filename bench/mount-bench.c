@@ -9,7 +9,8 @@
  * through the mount, another of the same size beside the image; so every measured write is an
  * overwrite of allocated blocks (the VM-image case). Cases, all through fio's io_uring engine:
  * direct I/O (qemu's cache=none) at 4 KiB random read QD 1 and 16, 4 KiB random write QD 16,
- * 1 MiB sequential read and write QD 4; and buffered 1 MiB sequential read and write at QD 1
+ * 4 KiB random read and write from 16 threads of synchronous I/O (qemu's aio=threads), 1 MiB
+ * sequential read and write QD 4; and buffered 1 MiB sequential read and write at QD 1
  * (qemu's cache=writeback).
  *
  * Each case runs rounds of (guardfs, plain file) back to back, the order alternating; the
@@ -42,16 +43,19 @@ struct bench_case {
 	const char *rw;
 	unsigned bs, qd;
 	bool buffered;
+	unsigned threads; /* > 1: psync threads instead of io_uring at qd */
 };
 
 static const struct bench_case cases[] = {
-	{"4k randread qd1", "randread", 4096, 1, false},
-	{"4k randread qd16", "randread", 4096, 16, false},
-	{"4k randwrite qd16", "randwrite", 4096, 16, false},
-	{"1m read qd4", "read", 1 << 20, 4, false},
-	{"1m write qd4", "write", 1 << 20, 4, false},
-	{"1m read buffered", "read", 1 << 20, 1, true},
-	{"1m write buffered", "write", 1 << 20, 1, true},
+	{"4k randread qd1", "randread", 4096, 1, false, 0},
+	{"4k randread qd16", "randread", 4096, 16, false, 0},
+	{"4k randwrite qd16", "randwrite", 4096, 16, false, 0},
+	{"4k randread 16 thr", "randread", 4096, 1, false, 16},
+	{"4k randwrite 16 thr", "randwrite", 4096, 1, false, 16},
+	{"1m read qd4", "read", 1 << 20, 4, false, 0},
+	{"1m write qd4", "write", 1 << 20, 4, false, 0},
+	{"1m read buffered", "read", 1 << 20, 1, true, 0},
+	{"1m write buffered", "write", 1 << 20, 1, true, 0},
 };
 
 struct setup {
@@ -139,9 +143,9 @@ static int prefill(const char *file, unsigned long long bytes)
 
 	snprintf(size, sizeof(size), "--size=%llu", bytes);
 	snprintf(name, sizeof(name), "--filename=%s", file);
-	char *argv[] = {"fio",	       "--name=prefill", name,	      "--ioengine=io_uring",
-			"--direct=1",  "--rw=write",	 "--bs=1M",   "--iodepth=4",
-			size,	       "--output=/dev/null", NULL};
+	char *argv[] = {"fio",	      "--name=prefill",	    name,      "--ioengine=io_uring",
+			"--direct=1", "--rw=write",	    "--bs=1M", "--iodepth=4",
+			size,	      "--output=/dev/null", NULL};
 
 	return run_cmd(argv);
 }
@@ -223,6 +227,7 @@ static double run_fio(const struct bench_case *c, const char *file, unsigned lon
 				    .rw = c->rw,
 				    .bs = c->bs,
 				    .qd = c->qd,
+				    .threads = c->threads,
 				    .size = bytes,
 				    .runtime = seconds,
 				    .buffered = c->buffered};
