@@ -29,6 +29,8 @@
 #include "core/meta.h"
 #include "fuse/opts.h"
 
+struct fuse_in_header;
+struct fuse_open_in;
 struct gfuse_inval;
 struct gfuse_names;
 
@@ -83,8 +85,6 @@ void gfuse_ops_entry(struct fuse_lowlevel_ops *ops);
 void gfuse_ops_dir(struct fuse_lowlevel_ops *ops);
 /* ops_file.c */
 void gfuse_ops_file(struct fuse_lowlevel_ops *ops);
-struct fuse_in_header;
-struct fuse_open_in;
 /* FUSE_OPEN with O_DIRECT, answered to the kernel directly (libfuse cannot say what it says). */
 void gfuse_open_direct(struct gfuse *gf, const struct fuse_in_header *in,
 		       const struct fuse_open_in *arg);
@@ -120,6 +120,13 @@ void gfuse_inval_wait_mine(struct gfuse *gf);
 /* Ranges handed to the kernel so far, and those it refused (not counting -ENOENT). */
 void gfuse_inval_counts(struct gfuse *gf, uint64_t *sent, uint64_t *errors);
 
+/*
+ * loop.c: answer a request libfuse never saw (in: its header) with error (0 or -errno) and, on
+ * success, arg_len bytes of arg; name is the opcode for -d. False when the kernel did not take
+ * the reply (logged, except an interrupted request's ENOENT).
+ */
+bool gfuse_reply_raw(struct gfuse *gf, const struct fuse_in_header *in, const char *name, int error,
+		     const void *arg, size_t arg_len);
 /* loop.c: serve requests until unmounted or signalled (sigs: the termination signals, blocked
  * in the workers); 0, or the error that stopped the loop. */
 int gfuse_loop(struct gfuse *gf, const sigset_t *sigs);

@@ -29,6 +29,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/bug.h"
@@ -41,23 +42,34 @@ struct loop_state {
 	pthread_mutex_t lock;
 };
 
+bool gfuse_reply_raw(struct gfuse *gf, const struct fuse_in_header *in, const char *name, int error,
+		     const void *arg, size_t arg_len)
+{
+	struct fuse_out_header out = {.len = (uint32_t)(sizeof(out) + (error ? 0 : arg_len)),
+				      .error = error,
+				      .unique = in->unique};
+	struct iovec iov[2] = {{&out, sizeof(out)}, {(void *)arg, arg_len}};
+	ssize_t n;
+
+	if (gf->opts->debug)
+		fprintf(stderr,
+			"unique: %llu, opcode: %s (%u), nodeid: %llu, error: %d (guardfs)\n",
+			(unsigned long long)in->unique, name, in->opcode,
+			(unsigned long long)in->nodeid, error);
+	n = writev(fuse_session_fd(gf->se), iov, error || !arg_len ? 1 : 2);
+	if (n == (ssize_t)out.len)
+		return true;
+	/* ENOENT: the kernel gave up on the request (interrupted); nothing waits for the reply. */
+	if (!(n < 0 && errno == ENOENT))
+		gfs_err("%s of inode %llu: cannot reply to the kernel: %s", name,
+			(unsigned long long)in->nodeid, n < 0 ? strerror(errno) : "short write");
+	return false;
+}
+
 /* FUSE_SYNCFS: write everything back, commit and flush, then answer the kernel. */
 static void loop_syncfs(struct gfuse *gf, const struct fuse_in_header *in)
 {
-	struct fuse_out_header out = {.len = sizeof(out), .unique = in->unique};
-	ssize_t n;
-
-	out.error = gfs_syncfs(gf->gfs);
-	if (gf->opts->debug)
-		fprintf(stderr,
-			"unique: %llu, opcode: SYNCFS (%u), nodeid: %llu, error: %d (guardfs)\n",
-			(unsigned long long)in->unique, in->opcode, (unsigned long long)in->nodeid,
-			out.error);
-	n = write(fuse_session_fd(gf->se), &out, sizeof(out));
-	/* ENOENT: the kernel gave up on the request (interrupted); nothing waits for the reply. */
-	if (n != (ssize_t)sizeof(out) && !(n < 0 && errno == ENOENT))
-		gfs_err("syncfs: cannot reply to the kernel: %s",
-			n < 0 ? strerror(errno) : "short write");
+	gfuse_reply_raw(gf, in, "SYNCFS", gfs_syncfs(gf->gfs), NULL, 0);
 }
 
 /* One request just received into buf. */

@@ -22,12 +22,10 @@
 #include <string.h>
 #include <linux/fuse.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/bug.h"
 #include "core/dio.h"
-#include "core/log.h"
 
 static unsigned file_gfs_flags(int flags)
 {
@@ -121,33 +119,13 @@ void gfuse_open_direct(struct gfuse *gf, const struct fuse_in_header *in,
 		       const struct fuse_open_in *arg)
 {
 	struct fuse_file_info fi = {.flags = (int)arg->flags};
-	struct fuse_out_header out = {.len = sizeof(out), .unique = in->unique};
-	struct fuse_open_out oo = {0};
-	struct iovec iov[2] = {{&out, sizeof(out)}, {&oo, sizeof(oo)}};
 	int ret = file_open(gf, in->nodeid, &fi);
-	ssize_t n;
+	struct fuse_open_out out = {.fh = fi.fh,
+				    .open_flags = FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES};
 
 	GFS_BUG_ON(!ret && !fi.direct_io);
-	if (ret) {
-		out.error = ret;
-	} else {
-		oo.fh = fi.fh;
-		oo.open_flags = FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES;
-		out.len += sizeof(oo);
-	}
-	if (gf->opts->debug)
-		fprintf(stderr,
-			"unique: %llu, opcode: OPEN (%u), nodeid: %llu, error: %d (guardfs)\n",
-			(unsigned long long)in->unique, in->opcode, (unsigned long long)in->nodeid,
-			out.error);
-	n = writev(fuse_session_fd(gf->se), iov, ret ? 1 : 2);
-	if (n == (ssize_t)out.len)
-		return;
-	/* ENOENT: the open was interrupted, and the kernel will never release this file. */
-	if (!(n < 0 && errno == ENOENT))
-		gfs_err("inode %llu: cannot answer a direct open: %s",
-			(unsigned long long)in->nodeid, n < 0 ? strerror(errno) : "short write");
-	if (!ret)
+	/* Not taken (an interrupted open): the kernel will never release this file. */
+	if (!gfuse_reply_raw(gf, in, "OPEN", ret, &out, sizeof(out)) && !ret)
 		file_close(gf, gfuse_file_of(&fi));
 }
 
