@@ -91,12 +91,12 @@ static void file_md_fix_unwritten(struct ns *ns, struct ns_cmd *cmd)
 
 /*
  * Map the metadata region shared (read-only on a read-only namespace, which never gets a write:
- * ns_submit refuses them), so that commands move
- * their metadata with a memcpy instead of a second SQE or a system call. A fault in the mapping
- * (SIGBUS: an unreadable page, a store into a hole of a full host filesystem, an image shrunk
- * under us) is caught by core/mapguard and the transfer repeated by pread or pwrite, so the
- * errors stay what the system calls say. A region that cannot be mapped, or a process where
- * the SIGBUS handler cannot be installed, moves metadata by I/O as before.
+ * ns_submit refuses them), so that commands move their metadata with a memcpy instead of a
+ * second SQE or a system call. A fault in the mapping (SIGBUS: an unreadable page, a store
+ * into a hole of a full host filesystem, an image shrunk under us) is caught by core/mapguard
+ * and the transfer repeated by pread or pwrite, so the errors stay what the system calls say.
+ * A region that cannot be mapped, or a process where the SIGBUS handler cannot be installed,
+ * moves metadata by I/O as before.
  */
 void file_md_map(struct file_ns *f, const char *path, uint64_t file_size, bool read_only)
 {

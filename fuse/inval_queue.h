@@ -52,10 +52,12 @@ static inline struct inval_item *inval_queue_take_run(struct inval_queue *q)
 	if (!it)
 		return NULL;
 	while ((next = it->next) && next->ino == it->ino) {
-		uint64_t end = inval_item_end(it) > inval_item_end(next) ? inval_item_end(it)
-									 : inval_item_end(next);
+		uint64_t end = inval_item_end(it), next_end = inval_item_end(next);
 
-		it->off = it->off < next->off ? it->off : next->off;
+		if (next_end > end)
+			end = next_end;
+		if (next->off < it->off)
+			it->off = next->off;
 		it->len = end - it->off;
 		it->seq = next->seq;
 		it->next = next->next;

@@ -64,7 +64,7 @@ expect_damage() {
 	done
 	grep -E "/vm/disk.raw \(inode [0-9]+\) offset ${BAD_OFF} LBA ${lba}: .*PI .*check failed.*expected.*found" \
 		"${T}/daemon.log" >/dev/null || fail "$1: no log line naming the file, offset and LBA"
-	[[ $(python3 -c 'import os,sys; print([l for l in os.getxattr(sys.argv[1], "user.guardfs.stats").decode().splitlines() if l.startswith("pi_errors ")][0].split()[1])' "${MNT}") -gt 0 ]] ||
+	[[ $(fuse_stat pi_errors) -gt 0 ]] ||
 		fail "$1: pi_errors counter did not move"
 	fuse_umount
 	local out rc=0
