@@ -148,6 +148,42 @@ void dio_get_stats(struct gfs *gfs, struct dio_stats *out)
 	out->syncs = atomic_load(&ctl->syncs);
 }
 
+/*
+ * Whether the front end's cache could hold pages of [start, end) that direct write dio changed.
+ * It cannot when all of these hold: it drops its own pages of a direct write's range before
+ * sending the write (gfs_set_upper_drops_dio); [start, end) lies within those pages; and no file
+ * that caches (opened without GFS_O_DIRECT) was open at any time since the write began. One open
+ * when the write began left the low half of gi->cached_opens non-zero; one opened since moved
+ * the high half. A private mapping of a direct file caches through a direct open and is outside
+ * this rule: as on any FUSE direct_io file, it may keep a page it read while the write ran.
+ */
+static bool dio_upper_may_cache(struct dio *dio, uint64_t start, uint64_t end)
+{
+	struct gfs_inode *gi = dio->gi;
+	unsigned page = gi->gfs->upper_dio_page;
+
+	if (!page || start < gfs_round_down(dio->pos, page) ||
+	    end > gfs_round_up(dio->pos + dio->len, page))
+		return true;
+	return (dio->cached_opens & GFS_CACHED_OPEN_MASK) ||
+	       atomic_load(&gi->cached_opens) >> 32 != dio->cached_opens >> 32;
+}
+
+int dio_invalidate(struct dio *dio, uint64_t start, uint64_t end)
+{
+	struct gfs_inode *gi = dio->gi;
+	int ret = 0;
+
+	/* With nothing cached there is nothing to drop (kiocb_invalidate_pages looks too). */
+	if (cache_mapping_nr_folios(gi->mapping))
+		ret = gfs_inode_drop_cache(gi, start, end);
+	if (dio_upper_may_cache(dio, start, end))
+		gfs_invalidate_notify(gi, start, end - start);
+	else
+		atomic_fetch_add_explicit(&gi->gfs->ctr.dio_inval_skipped, 1, memory_order_relaxed);
+	return ret;
+}
+
 static int dio_write_begin(struct dio *dio)
 {
 	struct gfs_inode *gi = dio->gi;
@@ -155,6 +191,7 @@ static int dio_write_begin(struct dio *dio)
 	uint64_t end = dio->pos + dio->len, isize, start;
 	int ret;
 
+	dio->cached_opens = atomic_load(&gi->cached_opens);
 	meta_inode_lock_shared(gi->mi);
 	if (!dio->len)
 		return 0;
@@ -184,11 +221,7 @@ static int dio_write_begin(struct dio *dio)
 			return ret;
 		start = gfs_min(start, gfs_round_down(isize, bs));
 	}
-	if (!cache_mapping_nr_folios(gi->mapping)) {
-		gfs_invalidate_notify(gi, start, dio->conv_end - start);
-		return 0;
-	}
-	return gfs_inode_invalidate(gi, start, dio->conv_end);
+	return dio_invalidate(dio, start, dio->conv_end);
 }
 
 /* ---- requests ---- */

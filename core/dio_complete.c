@@ -64,18 +64,10 @@ static int dio_finish_write(struct dio *dio, int error)
 		error = meta_fsync(gi->gfs->meta, gi->ino, true);
 		atomic_fetch_add_explicit(&dio->ctl->syncs, 1, memory_order_relaxed);
 	}
-	/*
-	 * After conversion: a buffered read racing with us may have cached zeros or old data.
-	 * With nothing cached there is nothing to drop (kiocb_invalidate_post_direct_write looks
-	 * at nrpages too); the front end hears of it either way.
-	 */
-	if (cache_mapping_nr_folios(gi->mapping)) {
-		ret = gfs_inode_invalidate(gi, dio->conv_start, dio->conv_end);
-		if (ret && !error)
-			error = ret;
-	} else {
-		gfs_invalidate_notify(gi, dio->conv_start, dio->conv_end - dio->conv_start);
-	}
+	/* After conversion: a buffered read racing with us may have cached zeros or old data. */
+	ret = dio_invalidate(dio, dio->conv_start, dio->conv_end);
+	if (ret && !error)
+		error = ret;
 	if (error)
 		gfs_err("inode %llu offset %llu: direct write of %llu bytes failed: %s",
 			(unsigned long long)gi->ino, (unsigned long long)dio->pos,

@@ -86,6 +86,7 @@ struct dio {
 	uint64_t pos, len; /* the request, aligned */
 	uint64_t read_end; /* reads: min(pos + len, i_size): bytes past it are not delivered */
 	uint64_t conv_start, conv_end; /* writes: fs-block range to convert and invalidate */
+	uint64_t cached_opens;	       /* writes: gi->cached_opens when the write began */
 	/*
 	 * Pieces in flight plus one submitter reference, dropped after the last submission
 	 * (iomap_dio's ref): whoever brings it to zero completes the request.
@@ -98,6 +99,13 @@ struct dio {
 	int iovcnt;
 	struct iovec iov[]; /* the caller's buffers (reads: filled at piece completion) */
 };
+
+/* dio.c */
+/*
+ * Around direct write dio: write back and drop the core's cached folios of [start, end), and
+ * tell the front end unless its cache can hold none of the range.
+ */
+int dio_invalidate(struct dio *dio, uint64_t start, uint64_t end);
 
 /* dio_complete.c */
 int dio_workers_start(struct dio_ctl *ctl);

@@ -322,12 +322,17 @@ int gfs_inode_write_and_wait(struct gfs_inode *gi, uint64_t start, uint64_t end)
 	return wb_writeback_range(gi, start, end, true);
 }
 
-int gfs_inode_invalidate(struct gfs_inode *gi, uint64_t start, uint64_t end)
+int gfs_inode_drop_cache(struct gfs_inode *gi, uint64_t start, uint64_t end)
 {
 	int ret = wb_writeback_range(gi, start, end, true);
 
-	if (!ret)
-		ret = cache_invalidate_range(gi->mapping, start, end, NULL);
+	return ret ? ret : cache_invalidate_range(gi->mapping, start, end, NULL);
+}
+
+int gfs_inode_invalidate(struct gfs_inode *gi, uint64_t start, uint64_t end)
+{
+	int ret = gfs_inode_drop_cache(gi, start, end);
+
 	gfs_invalidate_notify(gi, start, end - start);
 	return ret;
 }
@@ -336,6 +341,12 @@ void gfs_set_inval_hook(struct gfs *gfs, gfs_inval_fn fn, void *arg)
 {
 	gfs->inval_fn = fn;
 	gfs->inval_arg = arg;
+}
+
+void gfs_set_upper_drops_dio(struct gfs *gfs, unsigned page_size)
+{
+	GFS_BUG_ON(page_size & (page_size - 1));
+	gfs->upper_dio_page = page_size;
 }
 
 void gfs_invalidate_notify(struct gfs_inode *gi, uint64_t off, uint64_t len)
@@ -381,6 +392,8 @@ int gfs_open(struct gfs *gfs, uint64_t ino, unsigned flags, struct gfs_file **ou
 	atomic_init(&file->wb_err_seen, gfs_file_sample_error(gi));
 	pthread_mutex_init(&file->ra_lock, NULL);
 	atomic_fetch_add(&gi->open_count, 1);
+	if (!(flags & GFS_O_DIRECT))
+		atomic_fetch_add(&gi->cached_opens, GFS_CACHED_OPEN);
 	*out = file;
 	return 0;
 }
@@ -388,6 +401,8 @@ int gfs_open(struct gfs *gfs, uint64_t ino, unsigned flags, struct gfs_file **ou
 void gfs_release(struct gfs_file *file)
 {
 	atomic_fetch_sub(&file->gi->open_count, 1);
+	if (!(file->flags & GFS_O_DIRECT))
+		atomic_fetch_sub(&file->gi->cached_opens, 1);
 	pthread_mutex_destroy(&file->ra_lock);
 	free(file);
 }
@@ -534,6 +549,7 @@ void gfs_get_stats(struct gfs *gfs, struct gfs_stats *out)
 	out->wb_ioends = atomic_load(&gfs->ctr.wb_ioends);
 	out->wb_bytes = atomic_load(&gfs->ctr.wb_bytes);
 	out->wb_errors = atomic_load(&gfs->ctr.wb_errors);
+	out->dio_inval_skipped = atomic_load(&gfs->ctr.dio_inval_skipped);
 	out->cache_hits = cs.hits;
 	out->cache_misses = cs.misses;
 	out->evictions = cs.evictions;

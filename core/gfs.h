@@ -128,8 +128,10 @@ struct meta_inode *gfs_inode_meta(struct gfs_inode *gi);
 uint64_t gfs_inode_ino(const struct gfs_inode *gi);
 /* filemap_write_and_wait_range: write back dirty folios in [start, end) and wait. */
 int gfs_inode_write_and_wait(struct gfs_inode *gi, uint64_t start, uint64_t end);
-/* Write back and drop the cached folios overlapping [start, end) (before/after a DIO write). */
+/* Write back and drop the cached folios overlapping [start, end), and tell the front end. */
 int gfs_inode_invalidate(struct gfs_inode *gi, uint64_t start, uint64_t end);
+/* The same without telling the front end (core/dio decides that itself). */
+int gfs_inode_drop_cache(struct gfs_inode *gi, uint64_t start, uint64_t end);
 /* Record a data write error against the inode (reported by the next fsync of each fd). */
 void gfs_inode_set_error(struct gfs_inode *gi, int error);
 
@@ -140,6 +142,14 @@ void gfs_inode_set_error(struct gfs_inode *gi, int error);
  */
 typedef void (*gfs_inval_fn)(void *arg, uint64_t ino, uint64_t off, uint64_t len);
 void gfs_set_inval_hook(struct gfs *gfs, gfs_inval_fn fn, void *arg);
+/*
+ * The front end says that its cache drops the pages of a direct write's range itself before it
+ * sends the write, in pages of page_size bytes, and that it caches pages of a file only through
+ * files opened without GFS_O_DIRECT (FUSE direct_io files since Linux 6.6). Then a direct
+ * write during which no such file was open needs no hook call: nothing can have cached what it
+ * changed. 0 (the default): every direct write calls the hook, before and after.
+ */
+void gfs_set_upper_drops_dio(struct gfs *gfs, unsigned page_size);
 
 /* ---- counters (for --stats) ---- */
 
@@ -153,6 +163,7 @@ struct gfs_stats {
 	uint64_t read_errors;		    /* namespace read requests that failed */
 	uint64_t wb_ioends, wb_bytes;	    /* writeback: device writes and bytes */
 	uint64_t wb_errors;		    /* writeback device writes that failed */
+	uint64_t dio_inval_skipped;	    /* direct writes the front end need not hear of */
 	uint64_t evictions, throttles, budget_waits;
 	uint64_t cache_bytes, cache_peak_bytes, dirty_bytes, cache_budget;
 };

@@ -31,6 +31,7 @@ struct gfs_counters {
 	atomic_uint_fast64_t reads, writes, bytes_read, bytes_written;
 	atomic_uint_fast64_t readahead_folios, ns_reads, pi_errors, read_errors;
 	atomic_uint_fast64_t wb_ioends, wb_bytes, wb_errors;
+	atomic_uint_fast64_t dio_inval_skipped;
 };
 
 struct gfs {
@@ -54,6 +55,7 @@ struct gfs {
 	struct gfs_counters ctr;
 	gfs_inval_fn inval_fn;
 	void *inval_arg;
+	unsigned upper_dio_page; /* gfs_set_upper_drops_dio; 0: direct writes always notify */
 };
 
 struct gfs_inode {
@@ -63,6 +65,12 @@ struct gfs_inode {
 	struct cache_mapping *mapping; /* owner = this */
 	struct gfs_inode *hash_next;   /* under gfs->inodes_lock */
 	atomic_int open_count;
+	/*
+	 * Files open without GFS_O_DIRECT, through which the front end may cache pages (low 32
+	 * bits), and how many were ever opened (high 32 bits): one word, so that a direct write
+	 * can tell from two loads whether one was open at any time while it ran (dio.c).
+	 */
+	atomic_uint_fast64_t cached_opens;
 	atomic_uint dio_inflight; /* core/dio: async direct requests in flight (inode_dio_begin) */
 	/*
 	 * errseq: wb_err_seq counts write errors, wb_err holds the last one. A file reports an
@@ -93,6 +101,9 @@ struct gfs_file {
 	uint64_t ra_start;    /* readahead issued up to here already */
 	uint64_t ra_window;   /* current window, bytes; 0 = random mode */
 };
+
+#define GFS_CACHED_OPEN	     ((1ull << 32) + 1) /* one more open, one more ever opened */
+#define GFS_CACHED_OPEN_MASK 0xffffffffull
 
 /* gfs.c */
 int gfs_inode_lookup(struct gfs *gfs, uint64_t ino, struct gfs_inode **out);

@@ -42,6 +42,7 @@ struct gfuse {
 	struct gfuse_inval *inval;
 	struct gfuse_names *names;
 	double entry_timeout, attr_timeout;
+	unsigned proto_minor; /* the kernel's FUSE protocol, 7.x (user.guardfs.stats) */
 	/* Open files, so that a shutdown with files still open releases them (leaf lock). */
 	pthread_mutex_t files_lock;
 	struct gfuse_file *files;

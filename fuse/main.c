@@ -35,8 +35,15 @@
 #define GFUSE_MAX_WRITE	      (1u << 20)
 #define GFUSE_DEFAULT_THREADS 16
 
+/* The FUSE protocol from which the kernel drops a direct_io file's cached pages of a direct
+ * write's range before sending the write: 7.39, Linux 6.6 ("fuse: invalidate page cache pages
+ * before direct write"). */
+#define GFUSE_PROTO_DROPS_DIO 39
+
 static void gfuse_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct gfuse *gf = userdata;
+
 	conn->max_write = GFUSE_MAX_WRITE;
 	conn->max_readahead = GFUSE_MAX_WRITE;
 	conn->time_gran = 1;
@@ -50,6 +57,14 @@ static void gfuse_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	/*
+	 * Then a direct write needs no invalidation notice unless a buffered open of the file could
+	 * have read its range back while it ran (core/dio.c): only buffered opens keep a kernel
+	 * cache (ops_file.c). Each notice costs the writer two thread switches (inval.c).
+	 */
+	gf->proto_minor = conn->proto_major == 7 ? conn->proto_minor : 0;
+	if (conn->proto_major > 7 || conn->proto_minor >= GFUSE_PROTO_DROPS_DIO)
+		gfs_set_upper_drops_dio(gf->gfs, (unsigned)sysconf(_SC_PAGESIZE));
 }
 
 /* Log lines that name an inode get its path in front, when the kernel looked it up by name;

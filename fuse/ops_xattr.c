@@ -89,6 +89,7 @@ int gfuse_stats_text(struct gfuse *gf, char **out)
 	STAT(wb_ioends);
 	STAT(wb_bytes);
 	STAT(wb_errors);
+	STAT(dio_inval_skipped);
 	STAT(evictions);
 	STAT(throttles);
 	STAT(budget_waits);
@@ -106,6 +107,7 @@ int gfuse_stats_text(struct gfuse *gf, char **out)
 	xbuf_printf(&b, "direct_writes_overlapped %llu\n",
 		    (unsigned long long)atomic_load_explicit(&gf->direct_writes_overlapped,
 							     memory_order_relaxed));
+	xbuf_printf(&b, "fuse_protocol 7.%u\n", gf->proto_minor);
 	if (b.error) {
 		free(b.p);
 		return b.error;

@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/falloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,9 +90,10 @@ static void check_file(const char *path, const void *buf, size_t len)
 	} while (0)
 
 /* One counter of the user.guardfs.stats text on the mount's root ("name value" lines). */
-static unsigned long long read_stat(const char *name)
+/* The value of one line of user.guardfs.stats (valid until the next call). */
+static const char *stat_text(const char *name)
 {
-	char buf[8192];
+	static char buf[8192];
 	ssize_t n = getxattr(mnt, "user.guardfs.stats", buf, sizeof(buf) - 1);
 	size_t name_len = strlen(name);
 
@@ -101,13 +103,18 @@ static unsigned long long read_stat(const char *name)
 		char *nl = strchr(line, '\n');
 
 		if (!strncmp(line, name, name_len) && line[name_len] == ' ')
-			return strtoull(line + name_len + 1, NULL, 10);
+			return line + name_len + 1;
 		if (!nl)
 			break;
 		line = nl + 1;
 	}
 	ck_abort_msg("no \"%s\" line in user.guardfs.stats", name);
-	return 0;
+	return NULL;
+}
+
+static unsigned long long read_stat(const char *name)
+{
+	return strtoull(stat_text(name), NULL, 10);
 }
 
 START_TEST(create_sets_owner_mode_and_empty_size)
@@ -617,6 +624,75 @@ START_TEST(core_invalidations_reach_the_kernel_page_cache)
 }
 END_TEST
 
+/*
+ * Since FUSE 7.39 (Linux 6.6) the kernel drops its cached pages of a direct write's range before
+ * sending the write, so the daemon tells it nothing about a direct write during which no
+ * buffered descriptor of the file was open (core/dio.c); before 7.39 it always does. Either way
+ * every buffered reader sees each write: one whose pages were cached before it closed, one that
+ * stays open across the writes, and one that opens after them.
+ */
+START_TEST(direct_writes_tell_the_kernel_only_what_it_may_cache)
+{
+	size_t len = 256 << 10;
+	char *a, *want = malloc(len), *got = malloc(len);
+	unsigned minor = 0;
+	unsigned long long sent, skipped;
+	bool kernel_drops;
+	int bfd, dfd;
+
+	ck_assert_int_eq(sscanf(stat_text("fuse_protocol"), "7.%u", &minor), 1);
+	kernel_drops = minor >= 39;
+	test_dir("dio_inval");
+	ck_assert_int_eq(posix_memalign((void **)&a, 4096, len), 0);
+	fill(want, len, seed);
+	write_file(p("f"), want, len);
+	/* Cache every page in the kernel, and close: no buffered descriptor is left. */
+	bfd = open(p("f"), O_RDONLY);
+	ck_assert_int_ge(bfd, 0);
+	warm_cache(bfd, got, want, len);
+	close(bfd);
+	dfd = open(p("f"), O_RDWR | O_DIRECT);
+	ck_assert_int_ge(dfd, 0);
+
+	/* An overwrite, and a write that extends the file, with only the direct descriptor open. */
+	sent = read_stat("kernel_invalidations");
+	skipped = read_stat("dio_inval_skipped");
+	fill(a, 65536, seed + 1);
+	memcpy(want + 65536, a, 65536);
+	ck_assert_int_eq(pwrite(dfd, a, 65536, 65536), 65536);
+	want = realloc(want, len + 8192);
+	got = realloc(got, len + 8192);
+	fill(a, 8192, seed + 2);
+	memcpy(want + len, a, 8192);
+	ck_assert_int_eq(pwrite(dfd, a, 8192, (off_t)len), 8192);
+	len += 8192;
+	if (kernel_drops) {
+		ck_assert_uint_eq(read_stat("kernel_invalidations"), sent);
+		ck_assert_uint_ge(read_stat("dio_inval_skipped"), skipped + 4);
+	} else {
+		ck_assert_uint_gt(read_stat("kernel_invalidations"), sent);
+		ck_assert_uint_eq(read_stat("dio_inval_skipped"), skipped);
+	}
+	/* A buffered reader that opens now sees both, through pages cached before them. */
+	bfd = open(p("f"), O_RDONLY);
+	ck_assert_int_ge(bfd, 0);
+	warm_cache(bfd, got, want, len);
+
+	/* With it open, a direct write is told to the kernel, and the open reader sees it. */
+	sent = read_stat("kernel_invalidations");
+	fill(a, 4096, seed + 3);
+	memcpy(want + 8192, a, 4096);
+	ck_assert_int_eq(pwrite(dfd, a, 4096, 8192), 4096);
+	ck_assert_uint_gt(read_stat("kernel_invalidations"), sent);
+	warm_cache(bfd, got, want, len);
+	close(bfd);
+	close(dfd);
+	free(a);
+	free(want);
+	free(got);
+}
+END_TEST
+
 START_TEST(unlinked_open_file_stays_readable)
 {
 	char got[5];
@@ -778,6 +854,7 @@ static Suite *posix_suite(void)
 	tcase_add_test(tc, copy_file_range_copies_bytes);
 	tcase_add_test(tc, direct_io_alignment_and_coherence_with_cache_and_mmap);
 	tcase_add_test(tc, core_invalidations_reach_the_kernel_page_cache);
+	tcase_add_test(tc, direct_writes_tell_the_kernel_only_what_it_may_cache);
 	tcase_add_test(tc, unlinked_open_file_stays_readable);
 	tcase_add_test(tc, mknod_fifo_and_device);
 	tcase_add_test(tc, readdir_lists_every_entry_once);
