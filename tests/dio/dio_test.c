@@ -450,6 +450,79 @@ START_TEST(cache_stays_coherent_and_front_end_is_told)
 }
 END_TEST
 
+static uint64_t inval_skipped(struct gfs *gfs)
+{
+	struct gfs_stats st;
+
+	gfs_get_stats(gfs, &st);
+	return st.dio_inval_skipped;
+}
+
+/* One direct write of len bytes of the given pattern at off; returns the hook calls it made. */
+static unsigned inval_calls_of_write(struct gfs_file *f, struct inval_log *log, uint8_t *buf,
+				     size_t len, uint64_t off, unsigned pattern)
+{
+	test_pattern(buf, len, off, pattern);
+	log->calls = 0;
+	ck_assert_int_eq(gfs_write(f, buf, len, off), (ssize_t)len);
+	return log->calls;
+}
+
+/*
+ * A front end that drops its own pages of a direct write's range (gfs_set_upper_drops_dio)
+ * hears of a direct write only when a file without GFS_O_DIRECT is open, or when the write
+ * changed bytes outside its own pages (the old EOF block's tail); one that does not hears of
+ * every one. Both hook calls of a write (before and after) are counted as skipped otherwise.
+ */
+START_TEST(front_end_hears_of_direct_writes_only_where_it_may_cache)
+{
+	struct pi_format fmt = dio_formats[0].fmt; /* 512+8: sub-page writes */
+	struct inval_log log = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct io_image img;
+	struct gfs *gfs;
+	struct gfs_file *fd, *fb;
+	uint8_t buf[16384];
+	uint64_t ino, skipped;
+
+	gfs = io_mkfs_mount(&img, &fmt, 16 * MiB, 4096);
+	gfs_set_inval_hook(gfs, inval_hook, &log);
+	gfs_set_upper_drops_dio(gfs, 4096);
+	ino = io_create(gfs, "f");
+	fd = dio_open(gfs, ino, GFS_O_DIRECT);
+	skipped = inval_skipped(gfs);
+	/* Only the direct file open: an allocating write, an overwrite, a sub-page write. */
+	ck_assert_uint_eq(inval_calls_of_write(fd, &log, buf, 8192, 0, 41), 0);
+	ck_assert_uint_eq(inval_calls_of_write(fd, &log, buf, 4096, 4096, 42), 0);
+	ck_assert_uint_eq(inval_calls_of_write(fd, &log, buf, 512, 1024, 43), 0);
+	ck_assert_uint_eq(inval_skipped(gfs), skipped + 6);
+	/* A write past EOF zeroes the old EOF block's tail, outside its own pages: told. */
+	ck_assert_int_eq(gfs_truncate(gfs, ino, 6000), 0);
+	ck_assert_uint_ge(inval_calls_of_write(fd, &log, buf, 4096, 12288, 44), 1);
+	ck_assert_uint_le(log.lo, 6000);
+	/* With a buffered file open, every direct write is told; after its release, none. */
+	fb = dio_open(gfs, ino, 0);
+	ck_assert_uint_ge(inval_calls_of_write(fd, &log, buf, 4096, 0, 45), 1);
+	ck_assert_uint_eq(log.lo, 0);
+	ck_assert_uint_ge(log.hi, 4096);
+	gfs_release(fb);
+	skipped = inval_skipped(gfs);
+	ck_assert_uint_eq(inval_calls_of_write(fd, &log, buf, 4096, 0, 46), 0);
+	ck_assert_uint_eq(inval_skipped(gfs), skipped + 2);
+	/* A front end that said nothing hears of each write. */
+	gfs_set_upper_drops_dio(gfs, 0);
+	ck_assert_uint_ge(inval_calls_of_write(fd, &log, buf, 4096, 0, 47), 2);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(gfs_read(fd, buf, 16384, 0), 16384);
+	test_check_pattern(buf, 4096, 0, 47);
+	test_check_pattern(buf + 4096, 6000 - 4096, 4096, 42);
+	for (unsigned i = 6000; i < 12288; i++)
+		ck_assert_uint_eq(buf[i], 0);
+	test_check_pattern(buf + 12288, 4096, 12288, 44);
+	dio_assert_quiet(gfs);
+	dio_teardown(gfs, &img, fd, NULL);
+}
+END_TEST
+
 struct async_state {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -735,6 +808,7 @@ int main(void)
 	tcase_add_test(tc, reads_cross_extent_boundaries);
 	tcase_add_test(tc, dsync_uses_fua_for_overwrites_and_commits_otherwise);
 	tcase_add_test(tc, cache_stays_coherent_and_front_end_is_told);
+	tcase_add_test(tc, front_end_hears_of_direct_writes_only_where_it_may_cache);
 	tcase_add_test(tc, async_requests_complete_once_off_the_submitting_thread);
 	tcase_add_test(tc, truncate_and_buffered_writes_wait_for_async_direct_io);
 	tcase_add_test(tc, parallel_overwrites_and_buffered_io_of_one_file);
