@@ -48,13 +48,14 @@ struct gfuse {
 	struct gfuse_file *files;
 	/* Direct reads being served, by workers or from completions (ops_file.c). */
 	atomic_uint direct_reads;
-	/* Direct reads whose completion has not finished replying: shutdown waits for them. */
+	/* Direct requests answered from completions not yet replied to: shutdown waits for them. */
 	atomic_uint direct_replies;
 	/* Direct reads answered from their completion (user.guardfs.stats). */
 	atomic_uint_fast64_t direct_reads_async;
-	/* Direct writes being served, and those that began while another was (stats). */
+	/* Direct writes being served, those that began while another was, and those of them
+	 * answered from their completion (stats). */
 	atomic_uint direct_writes;
-	atomic_uint_fast64_t direct_writes_overlapped;
+	atomic_uint_fast64_t direct_writes_overlapped, direct_writes_async;
 };
 
 /* One open file (fi->fh), on gfuse.files until released. */
@@ -89,8 +90,8 @@ void gfuse_ops_file(struct fuse_lowlevel_ops *ops);
 /* FUSE_OPEN with O_DIRECT, answered to the kernel directly (libfuse cannot say what it says). */
 void gfuse_open_direct(struct gfuse *gf, const struct fuse_in_header *in,
 		       const struct fuse_open_in *arg);
-/* When the workers are gone: wait for the direct reads that answer from their completions. */
-void gfuse_read_drain(struct gfuse *gf);
+/* When the workers are gone: wait for the direct requests that answer from completions. */
+void gfuse_direct_drain(struct gfuse *gf);
 /* At shutdown: release the files the kernel still had open (the session is gone). */
 void gfuse_files_release_all(struct gfuse *gf);
 /* ops_xattr.c */
@@ -116,10 +117,24 @@ int gfuse_inval_start(struct gfuse *gf);
 void gfuse_inval_stop(struct gfuse *gf);
 /* The gfs hook: queue [off, off + len) of ino; never blocks on the kernel. */
 void gfuse_inval_hook(void *arg, uint64_t ino, uint64_t off, uint64_t len);
-/* Wait until every invalidation this thread queued has reached the kernel. */
-void gfuse_inval_wait_mine(struct gfuse *gf);
-/* Ranges handed to the kernel so far, and those it refused (not counting -ENOENT). */
-void gfuse_inval_counts(struct gfuse *gf, uint64_t *sent, uint64_t *errors);
+/* Wait until every invalidation queued so far, by any thread, has reached the kernel. */
+void gfuse_inval_wait_queued(struct gfuse *gf);
+/* A call that must follow the invalidations queued before it (the caller's memory). */
+struct gfuse_inval_after {
+	struct gfuse_inval_after *next;
+	uint64_t seq;
+	void (*fn)(struct gfuse_inval_after *a);
+};
+/*
+ * Call fn(a) now if every invalidation queued so far has reached the kernel, else from the
+ * notifier thread as soon as they have. Never blocks: for completions, which reply to the
+ * kernel only after the invalidations their write queued.
+ */
+void gfuse_inval_after(struct gfuse *gf, struct gfuse_inval_after *a,
+		       void (*fn)(struct gfuse_inval_after *a));
+/* Ranges handed to the kernel so far, those it refused (not counting -ENOENT), and the
+ * gfuse_inval_after calls that waited for ranges. */
+void gfuse_inval_counts(struct gfuse *gf, uint64_t *sent, uint64_t *errors, uint64_t *deferred);
 
 /*
  * loop.c: answer a request libfuse never saw (in: its header) with error (0 or -errno) and, on

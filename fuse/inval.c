@@ -11,13 +11,15 @@
  * write-through mode, a FUSE_READ filling a page). Notifying from the request handler that
  * serves such a request would wait for itself; libfuse warns about exactly this. So the hook
  * never blocks, and only handlers that serve requests for which the kernel holds no page lock
- * (direct writes, fallocate, setattr, copy_file_range) wait for their own invalidations
- * (gfuse_inval_wait_mine) before replying, so that the caller's next buffered read, through any
- * file descriptor, sees the new bytes. The waiting handler holds no core lock.
+ * (direct writes, fallocate, setattr, copy_file_range) wait before replying until every range
+ * queued so far has reached the kernel (gfuse_inval_wait_queued), so that the caller's next
+ * buffered read, through any file descriptor, sees the new bytes. Every range, not only the
+ * handler's own: a direct write's last range is queued by whichever thread completed it. The
+ * waiting handler holds no core lock. A reply sent from a completion, which must not wait,
+ * is handed to the notifier instead when ranges are still queued (gfuse_inval_after).
  *
- * Sequence numbers: each queued range gets the next number; the thread that queued it records
- * it in a thread-local; done is the number of the last range handed to the kernel. The queue
- * lock is a leaf lock.
+ * Sequence numbers: each queued range gets the next number; done is the number of the last
+ * range handed to the kernel. The queue lock is a leaf lock: deferred replies run without it.
  *
  * Counters (user.guardfs.stats): kernel_invalidations counts the ranges handed to the kernel,
  * kernel_invalidation_errors those it refused with anything but -ENOENT. Both are bumped next to
@@ -44,12 +46,13 @@ struct gfuse_inval {
 	pthread_cond_t work, done_cond;
 	struct inval_queue queue;
 	uint64_t next_seq, done_seq;
+	/* Deferred calls in sequence order, each waiting for done_seq to reach its seq. */
+	struct gfuse_inval_after *after_head, **after_tail;
 	bool stop, started;
 	/* Relaxed: statistics; the queue lock orders them before done_seq for waiters. */
 	atomic_uint_fast64_t sent, errors;
+	atomic_uint_fast64_t deferred; /* gfuse_inval_after calls run by the notifier */
 };
-
-static __thread uint64_t inval_my_seq;
 
 static void inval_send(struct gfuse_inval *iv, const struct inval_item *it)
 {
@@ -68,6 +71,34 @@ static void inval_send(struct gfuse_inval *iv, const struct inval_item *it)
 	}
 }
 
+/* Under the lock: unlink the deferred calls whose ranges have all been sent, in order. */
+static struct gfuse_inval_after *inval_take_after(struct gfuse_inval *iv)
+{
+	struct gfuse_inval_after *ready = NULL, **tail = &ready;
+
+	while (iv->after_head && iv->after_head->seq <= iv->done_seq) {
+		struct gfuse_inval_after *a = iv->after_head;
+
+		iv->after_head = a->next;
+		a->next = NULL;
+		*tail = a;
+		tail = &a->next;
+	}
+	if (!iv->after_head)
+		iv->after_tail = &iv->after_head;
+	return ready;
+}
+
+static void inval_run_after(struct gfuse_inval_after *a)
+{
+	while (a) {
+		struct gfuse_inval_after *next = a->next;
+
+		a->fn(a); /* may free a */
+		a = next;
+	}
+}
+
 static void *inval_thread(void *arg)
 {
 	struct gfuse_inval *iv = arg;
@@ -76,6 +107,7 @@ static void *inval_thread(void *arg)
 	pthread_mutex_lock(&iv->lock);
 	for (;;) {
 		struct inval_item *it = inval_queue_take_run(&iv->queue);
+		struct gfuse_inval_after *ready;
 
 		if (!it) {
 			if (iv->stop)
@@ -89,6 +121,12 @@ static void *inval_thread(void *arg)
 		iv->done_seq = it->seq;
 		pthread_cond_broadcast(&iv->done_cond);
 		free(it);
+		ready = inval_take_after(iv);
+		if (ready) {
+			pthread_mutex_unlock(&iv->lock);
+			inval_run_after(ready);
+			pthread_mutex_lock(&iv->lock);
+		}
 	}
 	pthread_mutex_unlock(&iv->lock);
 	return NULL;
@@ -103,6 +141,7 @@ int gfuse_inval_start(struct gfuse *gf)
 		return -ENOMEM;
 	iv->gf = gf;
 	inval_queue_init(&iv->queue);
+	iv->after_tail = &iv->after_head;
 	pthread_mutex_init(&iv->lock, NULL);
 	pthread_cond_init(&iv->work, NULL);
 	pthread_cond_init(&iv->done_cond, NULL);
@@ -136,12 +175,13 @@ void gfuse_inval_stop(struct gfuse *gf)
 	gf->inval = NULL;
 }
 
-void gfuse_inval_counts(struct gfuse *gf, uint64_t *sent, uint64_t *errors)
+void gfuse_inval_counts(struct gfuse *gf, uint64_t *sent, uint64_t *errors, uint64_t *deferred)
 {
 	struct gfuse_inval *iv = gf->inval;
 
 	*sent = iv ? atomic_load_explicit(&iv->sent, memory_order_relaxed) : 0;
 	*errors = iv ? atomic_load_explicit(&iv->errors, memory_order_relaxed) : 0;
+	*deferred = iv ? atomic_load_explicit(&iv->deferred, memory_order_relaxed) : 0;
 }
 
 void gfuse_inval_hook(void *arg, uint64_t ino, uint64_t off, uint64_t len)
@@ -163,19 +203,24 @@ void gfuse_inval_hook(void *arg, uint64_t ino, uint64_t off, uint64_t len)
 	}
 	*it = (struct inval_item){.ino = ino, .off = off, .len = len, .seq = ++iv->next_seq};
 	inval_queue_push(&iv->queue, it);
-	inval_my_seq = it->seq;
 	pthread_cond_signal(&iv->work);
 	pthread_mutex_unlock(&iv->lock);
 }
 
-void gfuse_inval_wait_mine(struct gfuse *gf)
+void gfuse_inval_wait_queued(struct gfuse *gf)
 {
 	struct gfuse_inval *iv = gf->inval;
-	uint64_t mine = inval_my_seq;
 	struct timespec until;
+	uint64_t queued;
 
-	if (!iv || !mine)
+	if (!iv)
 		return;
+	pthread_mutex_lock(&iv->lock);
+	queued = iv->next_seq;
+	if (iv->done_seq >= queued) {
+		pthread_mutex_unlock(&iv->lock);
+		return;
+	}
 	/*
 	 * Bounded: should every request thread wait here while the notifier waits for a page lock
 	 * whose FUSE_READ needs a free thread, the wait ends and the request replies; the kernel
@@ -183,10 +228,30 @@ void gfuse_inval_wait_mine(struct gfuse *gf)
 	 */
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += INVAL_WAIT_MAX_S;
-	pthread_mutex_lock(&iv->lock);
-	while (iv->done_seq < mine && !iv->stop)
+	while (iv->done_seq < queued && !iv->stop)
 		if (pthread_cond_timedwait(&iv->done_cond, &iv->lock, &until) == ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&iv->lock);
-	inval_my_seq = 0;
+}
+
+void gfuse_inval_after(struct gfuse *gf, struct gfuse_inval_after *a,
+		       void (*fn)(struct gfuse_inval_after *a))
+{
+	struct gfuse_inval *iv = gf->inval;
+
+	a->fn = fn;
+	a->next = NULL;
+	if (iv) {
+		pthread_mutex_lock(&iv->lock);
+		if (iv->done_seq < iv->next_seq) {
+			a->seq = iv->next_seq;
+			atomic_fetch_add_explicit(&iv->deferred, 1, memory_order_relaxed);
+			*iv->after_tail = a;
+			iv->after_tail = &a->next;
+			pthread_mutex_unlock(&iv->lock);
+			return;
+		}
+		pthread_mutex_unlock(&iv->lock);
+	}
+	fn(a);
 }

@@ -251,7 +251,7 @@ static int gfuse_serve(struct gfuse *gf, const char *argv0, int *notify_fd, sigs
 	gfs_info("%s mounted on %s", gf->opts->source, gf->opts->mountpoint);
 	pthread_sigmask(SIG_UNBLOCK, sigs, NULL);
 	ret = gfuse_loop(gf, sigs);
-	gfuse_read_drain(gf);
+	gfuse_direct_drain(gf);
 	pthread_sigmask(SIG_BLOCK, sigs, NULL);
 	gfuse_notify("STOPPING=1\nSTATUS=writing back and unmounting");
 	status = ret < 0 ? 1 : 0;

@@ -194,7 +194,7 @@ static void gfuse_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, int t
 			ret = -EINVAL;
 		if (!ret)
 			ret = gfs_truncate(gf->gfs, ino, (uint64_t)st->st_size);
-		gfuse_inval_wait_mine(gf);
+		gfuse_inval_wait_queued(gf);
 	}
 	gfuse_setattr_to_meta(st, to_set, &sa);
 	/* A truncate alone still changes ctime (and meta does that for any change). */

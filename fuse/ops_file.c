@@ -8,11 +8,13 @@
  * cache is the one place dirty data lives, fsync has a single owner, and MAP_SHARED mmap works
  * because the file is not direct_io. O_DIRECT opens set direct_io (no kernel cache at all) and
  * open the core file with GFS_O_DIRECT, which takes the bounce path and enforces alignment;
- * small direct reads that overlap others are answered from their completions (gfuse_read).
- * What the kernel cannot see - a direct write, truncate, punch, collapse, insert, a copy into
- * the file - reaches its page cache through the core's invalidation hook (inval.c); the handlers
- * of those requests wait for their invalidations before replying, so the next buffered read
- * through any descriptor sees the new bytes. Locks (flock, POSIX, OFD) stay in the kernel.
+ * small direct reads and any direct writes that overlap others are answered from their
+ * completions (gfuse_read, gfuse_write). What the kernel cannot see - a direct write, truncate,
+ * punch, collapse, insert, a copy into the file - reaches its page cache through the core's
+ * invalidation hook (inval.c); those requests are not answered before their invalidations were
+ * sent, so the next buffered read through any descriptor sees the new bytes (a direct write
+ * queues none when no buffered descriptor of the file was open: core/dio.c). Locks (flock,
+ * POSIX, OFD) stay in the kernel.
  */
 #include "fuse/gfuse.h"
 
@@ -192,7 +194,7 @@ static void direct_read_end(void *arg, ssize_t result)
 	else
 		fuse_reply_buf(dr->req, dr->buf, (size_t)result);
 	free(dr);
-	/* last: gfuse_read_drain lets the session go once this reaches 0 */
+	/* last: gfuse_direct_drain lets the session go once this reaches 0 */
 	atomic_fetch_sub_explicit(&gf->direct_replies, 1, memory_order_release);
 }
 
@@ -226,10 +228,11 @@ static void gfuse_read_async(struct gfuse *gf, fuse_req_t req, struct gfuse_file
 
 /*
  * Their replies need the session, which goes once this returns; direct_replies drops only after
- * a reply was sent. Nothing new can start: the workers are gone. Each read ends within a device
- * round trip, so a short sleep loop serves this one-time wait.
+ * a reply was sent. Nothing new can start: the workers are gone. Each request ends within a
+ * device round trip (and a write's invalidations), so a short sleep loop serves this one-time
+ * wait. The notifier is still running: it may send a write's reply.
  */
-void gfuse_read_drain(struct gfuse *gf)
+void gfuse_direct_drain(struct gfuse *gf)
 {
 	while (atomic_load_explicit(&gf->direct_replies, memory_order_acquire))
 		usleep(1000);
@@ -264,6 +267,69 @@ static void gfuse_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
+/* A direct write answered from its completion. after comes first: the notifier hands it back. */
+struct direct_write {
+	struct gfuse_inval_after after;
+	struct gfuse *gf;
+	fuse_req_t req;
+	ssize_t result;
+};
+
+/* On a completion thread or the notifier: answer the kernel and free. */
+static void direct_write_reply(struct gfuse_inval_after *after)
+{
+	struct direct_write *dw = (struct direct_write *)after;
+	struct gfuse *gf = dw->gf;
+
+	if (dw->result < 0)
+		fuse_reply_err(dw->req, (int)-dw->result);
+	else
+		fuse_reply_write(dw->req, (size_t)dw->result);
+	free(dw);
+	atomic_fetch_sub_explicit(&gf->direct_replies, 1, memory_order_release);
+}
+
+/*
+ * On a completion thread: the reply must follow the kernel invalidations that the write queued
+ * (dio_complete.c, on this thread), as the synchronous path's wait makes it; with none queued,
+ * which is the case when no buffered descriptor of the file is open, it goes at once.
+ */
+static void direct_write_end(void *arg, ssize_t result)
+{
+	struct direct_write *dw = arg;
+
+	dw->result = result;
+	atomic_fetch_sub(&dw->gf->direct_writes, 1);
+	atomic_fetch_add_explicit(&dw->gf->direct_writes_async, 1, memory_order_relaxed);
+	gfuse_inval_after(dw->gf, &dw->after, direct_write_reply);
+}
+
+/*
+ * Submit a direct write that its completion answers, as gfuse_read_async does for reads: the
+ * payload is in the bounce buffer when dio_submit_write returns, so the request buffer can go
+ * back to the loop at once. The caller counted it in gf->direct_writes.
+ */
+static void gfuse_write_async(struct gfuse *gf, fuse_req_t req, struct gfuse_file *gfile,
+			      const char *buf, size_t size, off_t off)
+{
+	struct direct_write *dw = malloc(sizeof(*dw));
+	struct iovec iov = {(void *)buf, size};
+	int ret = -ENOMEM;
+
+	if (dw) {
+		*dw = (struct direct_write){.gf = gf, .req = req};
+		atomic_fetch_add(&gf->direct_replies, 1);
+		ret = dio_submit_write(gfile->file, &iov, 1, (uint64_t)off, direct_write_end, dw);
+		if (ret)
+			atomic_fetch_sub(&gf->direct_replies, 1);
+	}
+	if (ret) {
+		atomic_fetch_sub(&gf->direct_writes, 1);
+		free(dw);
+		fuse_reply_err(req, -ret);
+	}
+}
+
 static void gfuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
@@ -271,14 +337,21 @@ static void gfuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 	struct gfuse_file *gfile = gfuse_file_of(fi);
 	ssize_t ret;
 
-	/* Shows that the kernel sends direct writes in parallel (gfuse_open_direct). */
-	if (gfile->direct && atomic_fetch_add(&gf->direct_writes, 1))
+	/*
+	 * A direct write that overlaps others (the kernel sends them in parallel:
+	 * gfuse_open_direct) is answered from its completion; a lone one by its worker, whose wait
+	 * polls, as for reads.
+	 */
+	if (gfile->direct && atomic_fetch_add(&gf->direct_writes, 1)) {
 		atomic_fetch_add_explicit(&gf->direct_writes_overlapped, 1, memory_order_relaxed);
+		gfuse_write_async(gf, req, gfile, buf, size, off);
+		return;
+	}
 	ret = gfs_write(gfile->file, buf, size, (uint64_t)off);
 	/* Only a direct write may wait: a buffered one holds kernel page locks (inval.c). */
 	if (gfile->direct) {
 		atomic_fetch_sub(&gf->direct_writes, 1);
-		gfuse_inval_wait_mine(gf);
+		gfuse_inval_wait_queued(gf);
 	}
 	if (ret < 0)
 		fuse_reply_err(req, (int)-ret);
@@ -314,7 +387,7 @@ static void gfuse_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 		return;
 	}
 	ret = gfs_fallocate(gfuse_file_of(fi)->file, mode, (uint64_t)off, (uint64_t)len);
-	gfuse_inval_wait_mine(gf);
+	gfuse_inval_wait_queued(gf);
 	fuse_reply_err(req, -ret);
 }
 
@@ -351,7 +424,7 @@ static void gfuse_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_i
 	}
 	ret = gfs_copy_file_range(gfuse_file_of(fi_in)->file, (uint64_t)off_in,
 				  gfuse_file_of(fi_out)->file, (uint64_t)off_out, len);
-	gfuse_inval_wait_mine(gfuse_from_req(req));
+	gfuse_inval_wait_queued(gfuse_from_req(req));
 	if (ret < 0)
 		fuse_reply_err(req, (int)-ret);
 	else

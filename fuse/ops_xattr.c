@@ -69,12 +69,12 @@ static void xbuf_printf(struct xbuf *b, const char *fmt, ...)
 
 int gfuse_stats_text(struct gfuse *gf, char **out)
 {
-	uint64_t inval_sent, inval_errors;
+	uint64_t inval_sent, inval_errors, inval_deferred;
 	struct gfs_stats s;
 	struct xbuf b = {0};
 
 	gfs_get_stats(gf->gfs, &s);
-	gfuse_inval_counts(gf, &inval_sent, &inval_errors);
+	gfuse_inval_counts(gf, &inval_sent, &inval_errors, &inval_deferred);
 #define STAT(f) xbuf_printf(&b, "%s %llu\n", #f, (unsigned long long)s.f)
 	STAT(reads);
 	STAT(writes);
@@ -101,11 +101,15 @@ int gfuse_stats_text(struct gfuse *gf, char **out)
 	/* The daemon's own: kernel page cache invalidations (inval.c). */
 	xbuf_printf(&b, "kernel_invalidations %llu\n", (unsigned long long)inval_sent);
 	xbuf_printf(&b, "kernel_invalidation_errors %llu\n", (unsigned long long)inval_errors);
+	xbuf_printf(&b, "replies_after_invalidation %llu\n", (unsigned long long)inval_deferred);
 	xbuf_printf(&b, "direct_reads_async %llu\n",
 		    (unsigned long long)atomic_load_explicit(&gf->direct_reads_async,
 							     memory_order_relaxed));
 	xbuf_printf(&b, "direct_writes_overlapped %llu\n",
 		    (unsigned long long)atomic_load_explicit(&gf->direct_writes_overlapped,
+							     memory_order_relaxed));
+	xbuf_printf(&b, "direct_writes_async %llu\n",
+		    (unsigned long long)atomic_load_explicit(&gf->direct_writes_async,
 							     memory_order_relaxed));
 	xbuf_printf(&b, "fuse_protocol 7.%u\n", gf->proto_minor);
 	if (b.error) {

@@ -22,6 +22,8 @@ run_fio buffered --rw=randwrite --ioengine=psync --direct=0 --numjobs=1
 run_fio direct --rw=randwrite --ioengine=io_uring --iodepth=16 --direct=1 --numjobs=1
 # Its verify pass reads at QD 16: small reads were answered from their completions.
 [[ $(fuse_stat direct_reads_async) -gt 0 ]] || fail "no direct read was answered from its completion"
+# And its QD 16 writes, overlapping, were answered from theirs; every block verified.
+[[ $(fuse_stat direct_writes_async) -gt 0 ]] || fail "no direct write was answered from its completion"
 # Eight threads of synchronous direct writes to one file, each in its own 6 MiB, as qemu's
 # aio=threads I/O threads write a disk image: the kernel sends them in parallel only because
 # the open said FOPEN_PARALLEL_DIRECT_WRITES (fuse/ops_file.c); every block verifies.

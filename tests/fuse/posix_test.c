@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <pthread.h>
 #include <linux/falloc.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -693,6 +694,115 @@ START_TEST(direct_writes_tell_the_kernel_only_what_it_may_cache)
 }
 END_TEST
 
+#define WRITERS		  4
+#define WRITER_BLOCKS	  16
+#define WRITES_PER_WRITER 200
+
+struct direct_writer {
+	int dfd, rfd; /* writes through dfd, reads back through rfd */
+	unsigned idx;
+	unsigned bad; /* 1 + the write after which rfd read other bytes */
+};
+
+/* Direct writes to the writer's own blocks; after each returns, rfd must read its bytes. */
+static void *direct_writer_run(void *arg)
+{
+	struct direct_writer *w = arg;
+	char *a, *got;
+
+	if (posix_memalign((void **)&a, 4096, 8192)) {
+		w->bad = 1;
+		return NULL;
+	}
+	got = a + 4096;
+	for (unsigned i = 0; i < WRITES_PER_WRITER && !w->bad; i++) {
+		off_t off = (off_t)(w->idx * WRITER_BLOCKS + i % WRITER_BLOCKS) * 4096;
+
+		fill(a, 4096, seed + w->idx * 1000 + i);
+		if (pwrite(w->dfd, a, 4096, off) != 4096 || pread(w->rfd, got, 4096, off) != 4096 ||
+		    memcmp(a, got, 4096))
+			w->bad = i + 1;
+	}
+	free(a);
+	return NULL;
+}
+
+static void run_direct_writers(int dfd, int rfd)
+{
+	struct direct_writer w[WRITERS];
+	pthread_t th[WRITERS];
+
+	for (unsigned i = 0; i < WRITERS; i++) {
+		w[i] = (struct direct_writer){.dfd = dfd, .rfd = rfd, .idx = i};
+		ck_assert_int_eq(pthread_create(&th[i], NULL, direct_writer_run, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < WRITERS; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_msg(!w[i].bad, "writer %u: the read after write %u saw other bytes", i,
+			      w[i].bad - 1);
+	}
+}
+
+static volatile bool truncating;
+
+/* Shrinks and regrows the file at path, queueing kernel invalidations, until told to stop. */
+static void *truncate_run(void *arg)
+{
+	const char *path = arg;
+
+	for (unsigned i = 0; truncating; i++)
+		if (truncate(path, i % 2 ? 65536 : 4096))
+			break;
+	return NULL;
+}
+
+/*
+ * Direct writes from several threads. Through a file that also has a buffered descriptor open,
+ * each write is seen by that descriptor's next read: the reply follows the invalidation queued
+ * by whichever thread completed the write (this kernel then sends them one at a time). Through
+ * a file with only direct descriptors the kernel sends them in parallel and the daemon answers
+ * them from their completions; while invalidations of another file are queued, such a reply
+ * waits for them and is sent by the notifier, and every block still reads back.
+ */
+START_TEST(direct_writes_from_threads_reply_after_their_invalidations)
+{
+	size_t len = (size_t)WRITERS * WRITER_BLOCKS * 4096;
+	char *data = malloc(len);
+	unsigned long long async, deferred, sent;
+	pthread_t trunc;
+	int bfd, dfd;
+
+	test_dir("dio_threads");
+	fill(data, len, seed);
+	write_file(p("f"), data, len);
+	write_file(p("g"), data, len);
+	bfd = open(p("f"), O_RDONLY);
+	ck_assert_int_ge(bfd, 0);
+	warm_cache(bfd, data, data, len);
+	dfd = open(p("f"), O_RDWR | O_DIRECT);
+	ck_assert_int_ge(dfd, 0);
+	sent = read_stat("kernel_invalidations");
+	run_direct_writers(dfd, bfd);
+	ck_assert_uint_gt(read_stat("kernel_invalidations"), sent);
+	close(bfd);
+	close(dfd);
+
+	dfd = open(p("g"), O_RDWR | O_DIRECT);
+	ck_assert_int_ge(dfd, 0);
+	async = read_stat("direct_writes_async");
+	deferred = read_stat("replies_after_invalidation");
+	truncating = true;
+	ck_assert_int_eq(pthread_create(&trunc, NULL, truncate_run, (void *)p("f")), 0);
+	run_direct_writers(dfd, dfd);
+	truncating = false;
+	pthread_join(trunc, NULL);
+	ck_assert_uint_gt(read_stat("direct_writes_async"), async);
+	ck_assert_uint_gt(read_stat("replies_after_invalidation"), deferred);
+	close(dfd);
+	free(data);
+}
+END_TEST
+
 START_TEST(unlinked_open_file_stays_readable)
 {
 	char got[5];
@@ -855,6 +965,7 @@ static Suite *posix_suite(void)
 	tcase_add_test(tc, direct_io_alignment_and_coherence_with_cache_and_mmap);
 	tcase_add_test(tc, core_invalidations_reach_the_kernel_page_cache);
 	tcase_add_test(tc, direct_writes_tell_the_kernel_only_what_it_may_cache);
+	tcase_add_test(tc, direct_writes_from_threads_reply_after_their_invalidations);
 	tcase_add_test(tc, unlinked_open_file_stays_readable);
 	tcase_add_test(tc, mknod_fifo_and_device);
 	tcase_add_test(tc, readdir_lists_every_entry_once);
