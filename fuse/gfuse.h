@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/gfs.h"
 #include "core/meta.h"
@@ -123,12 +124,14 @@ void gfuse_inval_wait_queued(struct gfuse *gf);
 struct gfuse_inval_after {
 	struct gfuse_inval_after *next;
 	uint64_t seq;
+	struct timespec deadline;
 	void (*fn)(struct gfuse_inval_after *a);
 };
 /*
  * Call fn(a) now if every invalidation queued so far has reached the kernel, else from the
- * notifier thread as soon as they have. Never blocks: for completions, which reply to the
- * kernel only after the invalidations their write queued.
+ * notifier's second thread as soon as they have, or after the same bounded wait as
+ * gfuse_inval_wait_queued (inval.c says why it is bounded). Never blocks: for completions,
+ * which reply to the kernel only after the invalidations their write queued.
  */
 void gfuse_inval_after(struct gfuse *gf, struct gfuse_inval_after *a,
 		       void (*fn)(struct gfuse_inval_after *a));

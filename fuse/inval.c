@@ -16,7 +16,14 @@
  * buffered read, through any file descriptor, sees the new bytes. Every range, not only the
  * handler's own: a direct write's last range is queued by whichever thread completed it. The
  * waiting handler holds no core lock. A reply sent from a completion, which must not wait,
- * is handed to the notifier instead when ranges are still queued (gfuse_inval_after).
+ * is handed to a second thread instead when ranges are still queued (gfuse_inval_after).
+ *
+ * Every such wait is bounded (INVAL_WAIT_MAX_S), because the notifier can wait for a reply
+ * that waits for it: the kernel invalidates by locking the range's page cache pages; a
+ * readahead holds such pages locked while it waits for a free background request slot; and
+ * the slots may all be taken by asynchronous direct writes whose replies wait for the
+ * notifier. The bound breaks that cycle: the replies go, slots free, the readahead ends, the
+ * notifier goes on and the kernel still drops the range, a moment late.
  *
  * Sequence numbers: each queued range gets the next number; done is the number of the last
  * range handed to the kernel. The queue lock is a leaf lock: deferred replies run without it.
@@ -34,6 +41,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/bug.h"
 #include "core/log.h"
 #include "fuse/inval_queue.h"
 
@@ -46,12 +54,15 @@ struct gfuse_inval {
 	pthread_cond_t work, done_cond;
 	struct inval_queue queue;
 	uint64_t next_seq, done_seq;
-	/* Deferred calls in sequence order, each waiting for done_seq to reach its seq. */
+	/* Deferred calls in sequence order, each waiting for done_seq to reach its seq or for its
+	 * deadline; after_thread runs them. */
 	struct gfuse_inval_after *after_head, **after_tail;
-	bool stop, started;
+	pthread_t after_thread;
+	pthread_cond_t after_work;
+	bool stop, started, after_started;
 	/* Relaxed: statistics; the queue lock orders them before done_seq for waiters. */
 	atomic_uint_fast64_t sent, errors;
-	atomic_uint_fast64_t deferred; /* gfuse_inval_after calls run by the notifier */
+	atomic_uint_fast64_t deferred; /* gfuse_inval_after calls that had to wait */
 };
 
 static void inval_send(struct gfuse_inval *iv, const struct inval_item *it)
@@ -71,12 +82,21 @@ static void inval_send(struct gfuse_inval *iv, const struct inval_item *it)
 	}
 }
 
-/* Under the lock: unlink the deferred calls whose ranges have all been sent, in order. */
+static bool inval_after_ready(const struct gfuse_inval *iv, const struct gfuse_inval_after *a,
+			      const struct timespec *now)
+{
+	return a->seq <= iv->done_seq || iv->stop || now->tv_sec > a->deadline.tv_sec ||
+	       (now->tv_sec == a->deadline.tv_sec && now->tv_nsec >= a->deadline.tv_nsec);
+}
+
+/* Under the lock: unlink the deferred calls that may run now, in order. */
 static struct gfuse_inval_after *inval_take_after(struct gfuse_inval *iv)
 {
 	struct gfuse_inval_after *ready = NULL, **tail = &ready;
+	struct timespec now;
 
-	while (iv->after_head && iv->after_head->seq <= iv->done_seq) {
+	clock_gettime(CLOCK_REALTIME, &now);
+	while (iv->after_head && inval_after_ready(iv, iv->after_head, &now)) {
 		struct gfuse_inval_after *a = iv->after_head;
 
 		iv->after_head = a->next;
@@ -107,7 +127,6 @@ static void *inval_thread(void *arg)
 	pthread_mutex_lock(&iv->lock);
 	for (;;) {
 		struct inval_item *it = inval_queue_take_run(&iv->queue);
-		struct gfuse_inval_after *ready;
 
 		if (!it) {
 			if (iv->stop)
@@ -121,15 +140,58 @@ static void *inval_thread(void *arg)
 		iv->done_seq = it->seq;
 		pthread_cond_broadcast(&iv->done_cond);
 		free(it);
-		ready = inval_take_after(iv);
+	}
+	pthread_mutex_unlock(&iv->lock);
+	return NULL;
+}
+
+/* Runs the deferred calls: when their ranges were sent, or at their deadline. */
+static void *inval_after_thread(void *arg)
+{
+	struct gfuse_inval *iv = arg;
+
+	pthread_setname_np(pthread_self(), "gfs-inval-rp");
+	pthread_mutex_lock(&iv->lock);
+	for (;;) {
+		struct gfuse_inval_after *ready = inval_take_after(iv);
+
 		if (ready) {
 			pthread_mutex_unlock(&iv->lock);
 			inval_run_after(ready);
 			pthread_mutex_lock(&iv->lock);
+		} else if (iv->after_head) {
+			/* The notifier broadcasts done_cond after every range it sent. */
+			pthread_cond_timedwait(&iv->done_cond, &iv->lock,
+					       &iv->after_head->deadline);
+		} else if (iv->stop) {
+			break;
+		} else {
+			pthread_cond_wait(&iv->after_work, &iv->lock);
 		}
 	}
 	pthread_mutex_unlock(&iv->lock);
 	return NULL;
+}
+
+/* Stop and join whichever of the two threads run, then free. */
+static void inval_destroy(struct gfuse_inval *iv)
+{
+	pthread_mutex_lock(&iv->lock);
+	iv->stop = true;
+	pthread_cond_signal(&iv->work);
+	pthread_cond_signal(&iv->after_work);
+	pthread_cond_broadcast(&iv->done_cond);
+	pthread_mutex_unlock(&iv->lock);
+	if (iv->started)
+		pthread_join(iv->thread, NULL);
+	if (iv->after_started)
+		pthread_join(iv->after_thread, NULL);
+	GFS_BUG_ON(iv->after_head);
+	pthread_cond_destroy(&iv->work);
+	pthread_cond_destroy(&iv->after_work);
+	pthread_cond_destroy(&iv->done_cond);
+	pthread_mutex_destroy(&iv->lock);
+	free(iv);
 }
 
 int gfuse_inval_start(struct gfuse *gf)
@@ -144,13 +206,17 @@ int gfuse_inval_start(struct gfuse *gf)
 	iv->after_tail = &iv->after_head;
 	pthread_mutex_init(&iv->lock, NULL);
 	pthread_cond_init(&iv->work, NULL);
+	pthread_cond_init(&iv->after_work, NULL);
 	pthread_cond_init(&iv->done_cond, NULL);
 	ret = pthread_create(&iv->thread, NULL, inval_thread, iv);
+	iv->started = ret == 0;
+	if (!ret)
+		ret = pthread_create(&iv->after_thread, NULL, inval_after_thread, iv);
+	iv->after_started = iv->started && ret == 0;
 	if (ret) {
-		free(iv);
+		inval_destroy(iv);
 		return -ret;
 	}
-	iv->started = true;
 	gf->inval = iv;
 	gfs_set_inval_hook(gf->gfs, gfuse_inval_hook, gf);
 	return 0;
@@ -163,15 +229,7 @@ void gfuse_inval_stop(struct gfuse *gf)
 	if (!iv)
 		return;
 	gfs_set_inval_hook(gf->gfs, NULL, NULL);
-	pthread_mutex_lock(&iv->lock);
-	iv->stop = true;
-	pthread_cond_signal(&iv->work);
-	pthread_mutex_unlock(&iv->lock);
-	pthread_join(iv->thread, NULL);
-	pthread_cond_destroy(&iv->work);
-	pthread_cond_destroy(&iv->done_cond);
-	pthread_mutex_destroy(&iv->lock);
-	free(iv);
+	inval_destroy(iv);
 	gf->inval = NULL;
 }
 
@@ -245,9 +303,12 @@ void gfuse_inval_after(struct gfuse *gf, struct gfuse_inval_after *a,
 		pthread_mutex_lock(&iv->lock);
 		if (iv->done_seq < iv->next_seq) {
 			a->seq = iv->next_seq;
+			clock_gettime(CLOCK_REALTIME, &a->deadline);
+			a->deadline.tv_sec += INVAL_WAIT_MAX_S;
 			atomic_fetch_add_explicit(&iv->deferred, 1, memory_order_relaxed);
 			*iv->after_tail = a;
 			iv->after_tail = &a->next;
+			pthread_cond_signal(&iv->after_work);
 			pthread_mutex_unlock(&iv->lock);
 			return;
 		}

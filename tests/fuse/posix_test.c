@@ -762,7 +762,7 @@ static void *truncate_run(void *arg)
  * by whichever thread completed the write (this kernel then sends them one at a time). Through
  * a file with only direct descriptors the kernel sends them in parallel and the daemon answers
  * them from their completions; while invalidations of another file are queued, such a reply
- * waits for them and is sent by the notifier, and every block still reads back.
+ * waits for them and is sent once they were, and every block still reads back.
  */
 START_TEST(direct_writes_from_threads_reply_after_their_invalidations)
 {
