@@ -34,6 +34,7 @@
 
 #define GFUSE_MAX_WRITE	      (1u << 20)
 #define GFUSE_DEFAULT_THREADS 16
+#define GFUSE_MAX_BACKGROUND  1024
 
 /* The FUSE protocol from which the kernel drops a direct_io file's cached pages of a direct
  * write's range before sending the write: 7.39, Linux 6.6 ("fuse: invalidate page cache pages
@@ -45,6 +46,15 @@ static void gfuse_init(void *userdata, struct fuse_conn_info *conn)
 	struct gfuse *gf = userdata;
 
 	conn->max_write = GFUSE_MAX_WRITE;
+	/*
+	 * Asynchronous direct I/O (libaio, io_uring) and readahead share the kernel's background
+	 * request slots (default 12). With them all taken by direct writes, a readahead waits for
+	 * a slot holding its pages locked; an invalidation of those pages then waits for it, and
+	 * the writes' replies wait for the invalidation (inval.c): bounded waits of 2 s each, over
+	 * and over. Enough slots for any queue depth a VM uses keep readahead from waiting.
+	 */
+	conn->max_background = GFUSE_MAX_BACKGROUND;
+	conn->congestion_threshold = GFUSE_MAX_BACKGROUND * 3 / 4;
 	conn->max_readahead = GFUSE_MAX_WRITE;
 	conn->time_gran = 1;
 	/* Write-through kernel cache: the core's cache is the only place dirty data lives. */
