@@ -82,6 +82,13 @@ static void inval_send(struct gfuse_inval *iv, const struct inval_item *it)
 	}
 }
 
+/* When a wait that starts now gives up (CLOCK_REALTIME, as pthread_cond_timedwait wants). */
+static void inval_deadline(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += INVAL_WAIT_MAX_S;
+}
+
 static bool inval_after_ready(const struct gfuse_inval *iv, const struct gfuse_inval_after *a,
 			      const struct timespec *now)
 {
@@ -284,8 +291,7 @@ void gfuse_inval_wait_queued(struct gfuse *gf)
 	 * whose FUSE_READ needs a free thread, the wait ends and the request replies; the kernel
 	 * still gets the invalidation a moment later. Never a deadlock, at worst a late drop.
 	 */
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += INVAL_WAIT_MAX_S;
+	inval_deadline(&until);
 	while (iv->done_seq < queued && !iv->stop)
 		if (pthread_cond_timedwait(&iv->done_cond, &iv->lock, &until) == ETIMEDOUT)
 			break;
@@ -303,8 +309,7 @@ void gfuse_inval_after(struct gfuse *gf, struct gfuse_inval_after *a,
 		pthread_mutex_lock(&iv->lock);
 		if (iv->done_seq < iv->next_seq) {
 			a->seq = iv->next_seq;
-			clock_gettime(CLOCK_REALTIME, &a->deadline);
-			a->deadline.tv_sec += INVAL_WAIT_MAX_S;
+			inval_deadline(&a->deadline);
 			atomic_fetch_add_explicit(&iv->deferred, 1, memory_order_relaxed);
 			*iv->after_tail = a;
 			iv->after_tail = &a->next;

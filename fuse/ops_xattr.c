@@ -102,15 +102,14 @@ int gfuse_stats_text(struct gfuse *gf, char **out)
 	xbuf_printf(&b, "kernel_invalidations %llu\n", (unsigned long long)inval_sent);
 	xbuf_printf(&b, "kernel_invalidation_errors %llu\n", (unsigned long long)inval_errors);
 	xbuf_printf(&b, "replies_after_invalidation %llu\n", (unsigned long long)inval_deferred);
-	xbuf_printf(&b, "direct_reads_async %llu\n",
-		    (unsigned long long)atomic_load_explicit(&gf->direct_reads_async,
-							     memory_order_relaxed));
-	xbuf_printf(&b, "direct_writes_overlapped %llu\n",
-		    (unsigned long long)atomic_load_explicit(&gf->direct_writes_overlapped,
-							     memory_order_relaxed));
-	xbuf_printf(&b, "direct_writes_async %llu\n",
-		    (unsigned long long)atomic_load_explicit(&gf->direct_writes_async,
-							     memory_order_relaxed));
+	/* And the request paths' counters (ops_file.c). */
+#define GF_STAT(f)                                                                                 \
+	xbuf_printf(&b, "%s %llu\n", #f,                                                           \
+		    (unsigned long long)atomic_load_explicit(&gf->f, memory_order_relaxed))
+	GF_STAT(direct_reads_async);
+	GF_STAT(direct_writes_overlapped);
+	GF_STAT(direct_writes_async);
+#undef GF_STAT
 	xbuf_printf(&b, "fuse_protocol 7.%u\n", gf->proto_minor);
 	if (b.error) {
 		free(b.p);
