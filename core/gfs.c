@@ -329,14 +329,6 @@ int gfs_inode_drop_cache(struct gfs_inode *gi, uint64_t start, uint64_t end)
 	return ret ? ret : cache_invalidate_range(gi->mapping, start, end, NULL);
 }
 
-int gfs_inode_invalidate(struct gfs_inode *gi, uint64_t start, uint64_t end)
-{
-	int ret = gfs_inode_drop_cache(gi, start, end);
-
-	gfs_invalidate_notify(gi, start, end - start);
-	return ret;
-}
-
 void gfs_set_inval_hook(struct gfs *gfs, gfs_inval_fn fn, void *arg)
 {
 	gfs->inval_fn = fn;

@@ -128,9 +128,10 @@ struct meta_inode *gfs_inode_meta(struct gfs_inode *gi);
 uint64_t gfs_inode_ino(const struct gfs_inode *gi);
 /* filemap_write_and_wait_range: write back dirty folios in [start, end) and wait. */
 int gfs_inode_write_and_wait(struct gfs_inode *gi, uint64_t start, uint64_t end);
-/* Write back and drop the cached folios overlapping [start, end), and tell the front end. */
-int gfs_inode_invalidate(struct gfs_inode *gi, uint64_t start, uint64_t end);
-/* The same without telling the front end (core/dio decides that itself). */
+/*
+ * Write back and drop the cached folios overlapping [start, end) (before/after a DIO write).
+ * The front end is not told: core/dio decides whether it must be (dio_invalidate).
+ */
 int gfs_inode_drop_cache(struct gfs_inode *gi, uint64_t start, uint64_t end);
 /* Record a data write error against the inode (reported by the next fsync of each fd). */
 void gfs_inode_set_error(struct gfs_inode *gi, int error);

@@ -258,7 +258,7 @@ START_TEST(read_io_error_fails_read_and_retry_succeeds)
 	test_pattern(buf, FSZ, 0, 77);
 	io_write_all(f, buf, FSZ, 0);
 	ck_assert_int_eq(gfs_fsync(f, false), 0);
-	ck_assert_int_eq(gfs_inode_invalidate(gfs_file_inode(f), 0, FSZ), 0);
+	ck_assert_int_eq(gfs_inode_drop_cache(gfs_file_inode(f), 0, FSZ), 0);
 	fault.lba_first = fault.lba_last = lba_of(f, 0);
 	ck_assert_int_ge(ns_fault_add(gfs_ns(gfs), &fault), 0);
 	test_log_capture();

@@ -94,7 +94,7 @@ START_TEST(partial_writes_at_every_block_alignment_read_back)
 						struct gfs_inode *gi = gfs_file_inode(f);
 
 						ck_assert_int_eq(
-							gfs_inode_invalidate(gi, folio_off,
+							gfs_inode_drop_cache(gi, folio_off,
 									     folio_off + FSZ),
 							0);
 					}
@@ -135,7 +135,7 @@ START_TEST(partial_write_reads_only_uncovered_blocks)
 	test_pattern(buf, FSZ, 0, 5);
 	io_write_all(f, buf, FSZ, 0);
 	ck_assert_int_eq(gfs_fsync(f, false), 0);
-	ck_assert_int_eq(gfs_inode_invalidate(gi, 0, FSZ), 0);
+	ck_assert_int_eq(gfs_inode_drop_cache(gi, 0, FSZ), 0);
 	a = io_ns_stats(gfs);
 	/* Blocks 1 and 2 wholly overwritten, 0 and 3 partly: exactly two block reads. */
 	io_write_all(f, buf, 2 * BS + 200, BS - 100);
@@ -144,7 +144,7 @@ START_TEST(partial_write_reads_only_uncovered_blocks)
 	ck_assert_uint_eq(b.bytes_read - a.bytes_read, 2 * BS);
 	/* Whole blocks only: nothing read. */
 	ck_assert_int_eq(gfs_fsync(f, false), 0);
-	ck_assert_int_eq(gfs_inode_invalidate(gi, 0, FSZ), 0);
+	ck_assert_int_eq(gfs_inode_drop_cache(gi, 0, FSZ), 0);
 	a = io_ns_stats(gfs);
 	io_write_all(f, buf, 2 * BS, BS);
 	b = io_ns_stats(gfs);
@@ -206,10 +206,10 @@ START_TEST(read_of_n_ranges_costs_n_plus_2_pending_ops)
 	io_write_all(f, buf, BS, 2 * BS);
 	io_write_all(f, buf, 1, 4 * BS - 1); /* size = one folio; block 3 partly written */
 	ck_assert_int_eq(gfs_fsync(f, false), 0);
-	ck_assert_int_eq(gfs_inode_invalidate(gi, 0, FSZ), 0);
+	ck_assert_int_eq(gfs_inode_drop_cache(gi, 0, FSZ), 0);
 	/* Now punch block 1: mapped 0, hole 1, mapped 2 and 3 (3 and 2 contiguous? not needed). */
 	ck_assert_int_eq(gfs_fallocate(f, GFS_FALLOC_PUNCH_HOLE | GFS_FALLOC_KEEP_SIZE, BS, BS), 0);
-	ck_assert_int_eq(gfs_inode_invalidate(gi, 0, FSZ), 0);
+	ck_assert_int_eq(gfs_inode_drop_cache(gi, 0, FSZ), 0);
 	io_read_all(f, back, BS, 0);
 	test_check_pattern(back, BS, 0, 4);
 	folio = cached_folio(f, 0);
@@ -270,7 +270,7 @@ START_TEST(sequential_reads_grow_readahead_to_1mib_and_random_stops_it)
 		io_write_all(f, buf, 1 << 20, off);
 	}
 	ck_assert_int_eq(gfs_fsync(f, false), 0);
-	ck_assert_int_eq(gfs_inode_invalidate(gfs_file_inode(f), 0, size), 0);
+	ck_assert_int_eq(gfs_inode_drop_cache(gfs_file_inode(f), 0, size), 0);
 	for (uint64_t off = 0; off < 4u << 20; off += 16384) {
 		io_read_all(f, buf, 16384, off);
 		test_check_pattern(buf, 16384, off, 2);

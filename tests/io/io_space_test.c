@@ -49,7 +49,7 @@ static void fill(struct gfs_file *f, uint8_t *model, uint64_t len, int state)
 	if (state >= 1)
 		ck_assert_int_eq(gfs_fsync(f, false), 0);
 	if (state == 2)
-		ck_assert_int_eq(gfs_inode_invalidate(gfs_file_inode(f), 0, MODEL_SZ), 0);
+		ck_assert_int_eq(gfs_inode_drop_cache(gfs_file_inode(f), 0, MODEL_SZ), 0);
 }
 
 START_TEST(truncate_shrink_zeroes_eof_tail_and_grow_reads_zeros)

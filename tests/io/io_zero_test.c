@@ -46,7 +46,7 @@ static struct gfs_file *make_file(struct gfs *gfs, const char *name, enum space 
 	case SP_MAPPED:
 		io_write_all(f, buf, FILE_SZ, 0);
 		ck_assert_int_eq(gfs_fsync(f, false), 0);
-		ck_assert_int_eq(gfs_inode_invalidate(gfs_file_inode(f), 0, FILE_SZ), 0);
+		ck_assert_int_eq(gfs_inode_drop_cache(gfs_file_inode(f), 0, FILE_SZ), 0);
 		memcpy(model, buf, FILE_SZ);
 		break;
 	case SP_DELALLOC:
@@ -191,7 +191,7 @@ START_TEST(zero_range_over_unwritten_zeroes_only_dirty_folios)
 	folio_put(folio);
 	check_file(f, model, FILE_SZ, "unwritten with dirty folios");
 	ck_assert_int_eq(gfs_fsync(f, false), 0);
-	ck_assert_int_eq(gfs_inode_invalidate(gi, 0, FILE_SZ), 0);
+	ck_assert_int_eq(gfs_inode_drop_cache(gi, 0, FILE_SZ), 0);
 	check_file(f, model, FILE_SZ, "after writeback");
 	gfs_release(f);
 	ck_assert_int_eq(gfs_unmount(gfs), 0);
