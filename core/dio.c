@@ -248,8 +248,9 @@ static int dio_check(struct gfs_file *file, uint64_t off, uint64_t len, bool wri
 }
 
 static struct dio *dio_alloc(struct dio_ctl *ctl, struct gfs_file *file, const struct iovec *iov,
-			     int iovcnt, uint64_t off, uint64_t len, bool write)
+			     int iovcnt, uint64_t off, uint64_t len, unsigned flags)
 {
+	bool write = flags & DIO_WRITE;
 	struct gfs *gfs = file->gi->gfs;
 	struct dio *dio = calloc(1, sizeof(*dio) + (size_t)iovcnt * sizeof(struct iovec));
 
@@ -257,7 +258,7 @@ static struct dio *dio_alloc(struct dio_ctl *ctl, struct gfs_file *file, const s
 		return NULL;
 	dio->ctl = ctl;
 	dio->gi = file->gi;
-	dio->flags = write ? DIO_WRITE : 0;
+	dio->flags = flags;
 	if (write && (file->flags & GFS_O_DSYNC))
 		dio->flags |= DIO_DSYNC;
 	dio->pos = off;
@@ -290,13 +291,15 @@ static int dio_read_begin(struct dio *dio)
 
 /*
  * iomap_dio_rw: lock, make the cache coherent, map and submit every piece, then drop the
- * submitter reference. With keep_locked the inode lock is still held on return 0 (the sync
- * wrappers release it after the callback ran); otherwise it is dropped before the reference,
- * and dio is not touched again: its last piece may already have completed it.
+ * submitter reference. flags: DIO_WRITE for a write, DIO_STABLE with it for a stable buffer. With
+ * keep_locked the inode lock is still held on return 0 (the sync wrappers release it after the
+ * callback ran); otherwise it is dropped before the reference, and dio is not touched again: its
+ * last piece may already have completed it.
  */
 static int dio_submit(struct gfs_file *file, const struct iovec *iov, int iovcnt, uint64_t off,
-		      bool write, dio_end_fn end, void *arg, bool keep_locked)
+		      unsigned flags, dio_end_fn end, void *arg, bool keep_locked)
 {
+	bool write = flags & DIO_WRITE;
 	struct gfs_inode *gi = file->gi;
 	struct gfs *gfs = gi->gfs;
 	uint64_t len = 0;
@@ -313,7 +316,7 @@ static int dio_submit(struct gfs_file *file, const struct iovec *iov, int iovcnt
 		ret = dio_ctl_get(gfs, &ctl);
 	if (ret)
 		return ret;
-	dio = dio_alloc(ctl, file, iov, iovcnt, off, len, write);
+	dio = dio_alloc(ctl, file, iov, iovcnt, off, len, flags);
 	if (!dio)
 		return -ENOMEM;
 	dio->end = end;
@@ -345,13 +348,19 @@ static int dio_submit(struct gfs_file *file, const struct iovec *iov, int iovcnt
 int dio_submit_read(struct gfs_file *file, const struct iovec *iov, int iovcnt, uint64_t off,
 		    dio_end_fn end, void *arg)
 {
-	return dio_submit(file, iov, iovcnt, off, false, end, arg, false);
+	return dio_submit(file, iov, iovcnt, off, 0, end, arg, false);
 }
 
 int dio_submit_write(struct gfs_file *file, const struct iovec *iov, int iovcnt, uint64_t off,
 		     dio_end_fn end, void *arg)
 {
-	return dio_submit(file, iov, iovcnt, off, true, end, arg, false);
+	return dio_submit(file, iov, iovcnt, off, DIO_WRITE, end, arg, false);
+}
+
+int dio_submit_write_stable(struct gfs_file *file, const struct iovec *iov, int iovcnt,
+			    uint64_t off, dio_end_fn end, void *arg)
+{
+	return dio_submit(file, iov, iovcnt, off, DIO_WRITE | DIO_STABLE, end, arg, false);
 }
 
 struct dio_waiter {
@@ -421,7 +430,7 @@ static void dio_wait_sync(struct dio_ctl *ctl, struct dio_waiter *w)
  * completion side never takes the inode lock (conversion, invalidation and writeback do not),
  * so waiting with it held can not deadlock.
  */
-static ssize_t dio_rw_sync(struct gfs_file *file, struct iovec *iov, uint64_t off, bool write)
+static ssize_t dio_rw_sync(struct gfs_file *file, struct iovec *iov, uint64_t off, unsigned flags)
 {
 	struct dio_waiter w = {.sleeping = false};
 	int ret;
@@ -429,7 +438,7 @@ static ssize_t dio_rw_sync(struct gfs_file *file, struct iovec *iov, uint64_t of
 	atomic_init(&w.done, false);
 	pthread_mutex_init(&w.lock, NULL);
 	gfs_cond_init_monotonic(&w.cond); /* the naps of dio_wait_sync */
-	ret = dio_submit(file, iov, 1, off, write, dio_wake, &w, true);
+	ret = dio_submit(file, iov, 1, off, flags, dio_wake, &w, true);
 	if (!ret) {
 		/* Submitted: the control block exists (dio_ctl_get in dio_submit). */
 		dio_wait_sync(atomic_load(&file->gi->gfs->dio), &w);
@@ -444,12 +453,12 @@ ssize_t dio_read(struct gfs_file *file, void *buf, size_t len, uint64_t off)
 {
 	struct iovec iov = {buf, len};
 
-	return dio_rw_sync(file, &iov, off, false);
+	return dio_rw_sync(file, &iov, off, 0);
 }
 
-ssize_t dio_write(struct gfs_file *file, const void *buf, size_t len, uint64_t off)
+ssize_t dio_write(struct gfs_file *file, const void *buf, size_t len, uint64_t off, bool stable)
 {
 	struct iovec iov = {(void *)buf, len};
 
-	return dio_rw_sync(file, &iov, off, true);
+	return dio_rw_sync(file, &iov, off, stable ? DIO_WRITE | DIO_STABLE : DIO_WRITE);
 }

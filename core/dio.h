@@ -17,6 +17,14 @@
  * the caller's buffers until the callback runs. Callbacks must not block on or submit direct
  * I/O themselves (a read's callback may run on the namespace's completion thread).
  *
+ * Stable buffers: dio_submit_write_stable (and dio_write with stable) is for a caller whose
+ * buffers nobody changes until the callback ran (dio_write: until it returns), such as a request
+ * buffer that a FUSE daemon alone owns. PI is then generated over the caller's bytes and the
+ * device reads them where they are, without the bounce copy, wherever the buffers suit the
+ * device (address and length multiples of the LBA size, metadata separate) and no sub-block
+ * zeroing is needed; the rest of the request takes the bounce. Breaking the promise writes
+ * blocks whose PI does not match their data, which the next read reports as PI errors.
+ *
  * The sync wrappers dio_read/dio_write (used by gfs_read/gfs_write on GFS_O_DIRECT files)
  * hold the inode lock until the request completed, so they serialise with buffered I/O,
  * truncate and fallocate exactly as buffered writes do. The async API drops the inode lock once
@@ -26,6 +34,7 @@
 #ifndef GUARDFS_DIO_H
 #define GUARDFS_DIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,10 +52,12 @@ int dio_submit_read(struct gfs_file *file, const struct iovec *iov, int iovcnt, 
 		    dio_end_fn end, void *arg);
 int dio_submit_write(struct gfs_file *file, const struct iovec *iov, int iovcnt, uint64_t off,
 		     dio_end_fn end, void *arg);
+int dio_submit_write_stable(struct gfs_file *file, const struct iovec *iov, int iovcnt,
+			    uint64_t off, dio_end_fn end, void *arg);
 
 /* Synchronous: bytes or -errno (-EINVAL misaligned, -EIO on a PI or device failure). */
 ssize_t dio_read(struct gfs_file *file, void *buf, size_t len, uint64_t off);
-ssize_t dio_write(struct gfs_file *file, const void *buf, size_t len, uint64_t off);
+ssize_t dio_write(struct gfs_file *file, const void *buf, size_t len, uint64_t off, bool stable);
 
 /*
  * inode_dio_wait: wait until no async direct request of the inode is in flight. Called with the

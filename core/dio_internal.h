@@ -78,6 +78,7 @@ struct dio_ctl {
 #define DIO_ALLOCATED (1u << 4) /* unwritten extents to convert at completion */
 #define DIO_ASYNC     (1u << 6) /* counted in gi->dio_inflight until completion */
 #define DIO_SHARED    (1u << 5) /* overwrite under the shared inode lock: map, never allocate */
+#define DIO_STABLE    (1u << 7) /* the caller's buffers stay unchanged until completion */
 
 struct dio {
 	struct dio_ctl *ctl;

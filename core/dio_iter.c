@@ -11,7 +11,9 @@
  * data. Writes: the payload is copied into the slot with PI generated in the same pass
  * (pi_copy_generate), owner tag and LBA ref tag as the buffered path verifies them; for an
  * unwritten or new block the sub-block head and tail come from a zero block in the same copy,
- * so the whole fs block is defined, with PI, when it turns MAPPED.
+ * so the whole fs block is defined, with PI, when it turns MAPPED. A write whose caller promised
+ * a stable buffer (DIO_STABLE) skips the copy where it can: PI is generated over the caller's
+ * bytes and the device reads them in place (dio_write_in_place).
  *
  * Each piece holds a reference of its request and its bounce slot; it gives the slot back
  * before dropping the reference, so a request completes only after all its resources are free.
@@ -30,7 +32,9 @@ struct dio_piece {
 	uint64_t fpos; /* file offset of the first byte of the bounce */
 	uint64_t lba;
 	uint32_t nlb;
-	struct iovec data;  /* the bounce, as the namespace's data iovec */
+	struct iovec data;	     /* the bounce, as the namespace's data iovec */
+	const struct iovec *dev_iov; /* what the device reads or fills: &data, or iov in place */
+	int dev_iovcnt;
 	struct iovec iov[]; /* dio->iovcnt + 2: caller slices (and zero head/tail for writes) */
 };
 
@@ -104,6 +108,8 @@ static struct dio_piece *dio_piece_alloc(struct dio *dio, uint64_t fpos, uint64_
 	piece->nlb = (uint32_t)(bytes / gfs->lba_size);
 	dio_pool_get(&dio->ctl->pool, &piece->b);
 	piece->data = (struct iovec){piece->b.data, bytes};
+	piece->dev_iov = &piece->data;
+	piece->dev_iovcnt = 1;
 	return piece;
 }
 
@@ -123,8 +129,8 @@ static int dio_piece_submit(struct dio_piece *piece, enum ns_op op, ns_end_io_fn
 	rq->op = op;
 	rq->slba = piece->lba;
 	rq->nlb = piece->nlb;
-	rq->iov = &piece->data;
-	rq->iovcnt = 1;
+	rq->iov = piece->dev_iov;
+	rq->iovcnt = piece->dev_iovcnt;
 	rq->md = piece->b.md;
 	rq->pi = gfs_data_ns_pi(dio->gi, piece->lba);
 	rq->fua = op == NS_OP_WRITE && (dio->flags & DIO_FUA);
@@ -332,9 +338,31 @@ int dio_read_iter(struct dio *dio)
 /* ---- writes ---- */
 
 /*
+ * Whether a write piece of the caller's slices iov (no zeroed head or tail) can go to the device
+ * from where they are, without the bounce copy. The caller must have promised that nobody
+ * changes them until the request completes (DIO_STABLE): PI is generated over them before the
+ * device reads them, so a change in between would put a block on the namespace whose PI does
+ * not match. Each slice must also suit the device: address and length multiples of the LBA size
+ * (the file backend's O_DIRECT descriptor, an NVMe PRP list), and the format must keep its
+ * metadata apart (interleaved tuples lie between the blocks, which only a bounce can do).
+ */
+static bool dio_write_in_place(const struct dio *dio, const struct iovec *iov, int cnt)
+{
+	const struct gfs *gfs = dio->gi->gfs;
+	uintptr_t mask = gfs->lba_size - 1;
+
+	if (!(dio->flags & DIO_STABLE) || gfs->pi.stride != gfs->lba_size)
+		return false;
+	for (int i = 0; i < cnt; i++)
+		if (((uintptr_t)iov[i].iov_base | iov[i].iov_len) & mask)
+			return false;
+	return true;
+}
+
+/*
  * One write piece covering file bytes [c, ce) at device address addr: zeros below pos and from
  * mend up (sub-block head and tail of an unwritten block), the caller's payload in between,
- * copied into the bounce with PI generated in the same pass.
+ * copied into the bounce with PI generated in the same pass, or left in place when it may be.
  */
 static int dio_write_piece(struct dio *dio, uint64_t c, uint64_t ce, uint64_t addr, uint64_t pos,
 			   uint64_t mend)
@@ -362,8 +390,15 @@ static int dio_write_piece(struct dio *dio, uint64_t c, uint64_t ce, uint64_t ad
 	if (piece->b.md && gfs->md_size > gfs->pi.tuple_size)
 		memset(piece->b.md, 0, (size_t)piece->nlb * gfs->md_size);
 	pio = gfs_data_pi_io(dio->gi, piece->lba);
-	ret = pi_copy_generate(&gfs->pi, piece->iov, cnt, piece->b.data, piece->b.md, piece->nlb,
-			       &pio);
+	if (cnt == n && dio_write_in_place(dio, piece->iov, cnt)) {
+		piece->dev_iov = piece->iov;
+		piece->dev_iovcnt = cnt;
+		atomic_fetch_add_explicit(&gfs->ctr.dio_in_place, 1, memory_order_relaxed);
+		ret = pi_generate(&gfs->pi, piece->iov, cnt, piece->b.md, piece->nlb, &pio);
+	} else {
+		ret = pi_copy_generate(&gfs->pi, piece->iov, cnt, piece->b.data, piece->b.md,
+				       piece->nlb, &pio);
+	}
 	if (ret) {
 		dio_piece_free(piece);
 		return ret;

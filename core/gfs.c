@@ -435,7 +435,8 @@ ssize_t gfs_read(struct gfs_file *file, void *buf, size_t len, uint64_t off)
 
 #define GFS_MAX_FILE_SIZE ((1ull << 63) - 1)
 
-ssize_t gfs_write(struct gfs_file *file, const void *buf, size_t len, uint64_t off)
+static ssize_t gfs_write_buf(struct gfs_file *file, const void *buf, size_t len, uint64_t off,
+			     bool stable)
 {
 	struct gfs_inode *gi = file->gi;
 	struct gfs *gfs = gi->gfs;
@@ -449,7 +450,7 @@ ssize_t gfs_write(struct gfs_file *file, const void *buf, size_t len, uint64_t o
 	if (off > GFS_MAX_FILE_SIZE || len > GFS_MAX_FILE_SIZE - off)
 		return -EFBIG;
 	if (file->flags & GFS_O_DIRECT)
-		return dio_write(file, buf, len, off);
+		return dio_write(file, buf, len, off, stable);
 	meta_inode_lock(gi->mi);
 	dio_inode_wait(gi); /* a block being read-modify-written is not under direct I/O */
 	isize = meta_size_read(gi->mi);
@@ -469,6 +470,16 @@ ssize_t gfs_write(struct gfs_file *file, const void *buf, size_t len, uint64_t o
 		}
 	}
 	return ret;
+}
+
+ssize_t gfs_write(struct gfs_file *file, const void *buf, size_t len, uint64_t off)
+{
+	return gfs_write_buf(file, buf, len, off, false);
+}
+
+ssize_t gfs_write_stable(struct gfs_file *file, const void *buf, size_t len, uint64_t off)
+{
+	return gfs_write_buf(file, buf, len, off, true);
 }
 
 /* file_check_and_advance_wb_err: the inode's write error, once per file. */
@@ -542,6 +553,7 @@ void gfs_get_stats(struct gfs *gfs, struct gfs_stats *out)
 	out->wb_bytes = atomic_load(&gfs->ctr.wb_bytes);
 	out->wb_errors = atomic_load(&gfs->ctr.wb_errors);
 	out->dio_inval_skipped = atomic_load(&gfs->ctr.dio_inval_skipped);
+	out->dio_in_place = atomic_load(&gfs->ctr.dio_in_place);
 	out->cache_hits = cs.hits;
 	out->cache_misses = cs.misses;
 	out->evictions = cs.evictions;

@@ -89,6 +89,12 @@ int gfs_forget_inode(struct gfs *gfs, uint64_t ino);
 ssize_t gfs_read(struct gfs_file *file, void *buf, size_t len, uint64_t off);
 /* Bytes written (all of len unless an error stopped it after some progress) or -errno. */
 ssize_t gfs_write(struct gfs_file *file, const void *buf, size_t len, uint64_t off);
+/*
+ * gfs_write from a buffer that nobody changes until the call returns (a request buffer the
+ * caller alone owns): on a GFS_O_DIRECT file the device may then read it in place, without the
+ * bounce copy (dio.h, "Stable buffers"). Otherwise the same as gfs_write.
+ */
+ssize_t gfs_write_stable(struct gfs_file *file, const void *buf, size_t len, uint64_t off);
 /* setattr size: shrink (the EOF block's tail zeroed, blocks freed) or grow. */
 int gfs_truncate(struct gfs *gfs, uint64_t ino, uint64_t size);
 
@@ -165,6 +171,7 @@ struct gfs_stats {
 	uint64_t wb_ioends, wb_bytes;	    /* writeback: device writes and bytes */
 	uint64_t wb_errors;		    /* writeback device writes that failed */
 	uint64_t dio_inval_skipped;	    /* direct writes the front end need not hear of */
+	uint64_t dio_in_place;		    /* direct write pieces sent from a stable buffer */
 	uint64_t evictions, throttles, budget_waits;
 	uint64_t cache_bytes, cache_peak_bytes, dirty_bytes, cache_budget;
 };
