@@ -11,9 +11,14 @@
  *   - "fio"   : fio (ioengine=io_uring, direct=1) on a raw file of the same size.
  * Cases: 4 KiB random read and write, 1 MiB sequential read and write, each at QD 1 and QD 16.
  * QD 16 through the core API is one thread keeping 16 requests in flight with the async API
- * (dio_submit_read / dio_submit_write), or with -T 16 threads each doing sync requests (a FUSE
- * daemon's worker threads); QD 1 uses the sync gfs_read / gfs_write on an O_DIRECT file, as
- * the FUSE front end would.
+ * (dio_submit_read / dio_submit_write_stable), or with -T 16 threads each doing sync requests
+ * (a FUSE daemon's worker threads); QD 1 uses the sync gfs_read / gfs_write_stable on an
+ * O_DIRECT file, as the FUSE front end does.
+ *
+ * Writes promise a stable buffer, as the FUSE front end's writes from its own request buffers
+ * do: the bench never changes its buffers while a write is in flight, so the device reads them
+ * in place with PI generated over them (core/dio.h). -b writes through the bounce copy instead,
+ * as for a caller that can not promise that.
  *
  * The machine may be shared: each case runs rounds of (PI, no PI, fio) back to back, the order
  * rotating; the table shows each configuration's best round, and each ratio is the median of
@@ -24,13 +29,14 @@
  *   dio_vs_fio_ratio=X.XX  lowest PI / fio throughput ratio over the cases
  *
  * The device sees guardfs's bounce buffers, which ask for transparent huge pages (a 1 MiB piece
- * is then one segment), and fio's own buffers: fio gets hugetlb pages (--iomem=shmhuge) when
- * vm.nr_hugepages has room, so both sides hand the disk the same shape of memory
- * (bench_util.h); the header says what each side had.
+ * is then one segment), the bench's own buffers (stable writes) and fio's: the bench's and
+ * fio's are in hugetlb pages (fio: --iomem=shmhuge) when vm.nr_hugepages has room for both, so
+ * every side hands the disk the same shape of memory (bench_util.h); the header says what each
+ * side had.
  *
- * Usage: dio-bench [-d DIR] [-m MiB] [-t SECONDS_PER_ROUND] [-r ROUNDS] [-c CASE] [-T] [-p]
- * (-c runs only the cases whose name contains CASE; -T: QD 16 as 16 threads; -p: fio on
- * ordinary pages even where huge ones are available)
+ * Usage: dio-bench [-d DIR] [-m MiB] [-t SECONDS_PER_ROUND] [-r ROUNDS] [-c CASE] [-T] [-b] [-p]
+ * (-c runs only the cases whose name contains CASE; -T: QD 16 as 16 threads; -b: writes through
+ * the bounce; -p: ordinary pages even where huge ones are available)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,7 +54,8 @@
 #include "core/meta.h"
 #include "core/ns.h"
 
-#define MAX_QD 16
+#define MAX_QD	   16
+#define BUFS_BYTES ((size_t)MAX_QD << 20) /* one 1 MiB buffer per request in flight */
 
 struct bench_case {
 	const char *name;
@@ -173,6 +181,15 @@ static uint64_t next_offset(const struct bench_case *bc, uint64_t file_bytes, ui
 
 /* -T: QD 16 as 16 threads each doing sync requests (a FUSE daemon's worker threads). */
 static bool qd_threads;
+/* -b: writes through the bounce copy rather than from the bench's stable buffers. */
+static bool bounce_writes;
+
+/* A sync write of the bench's own buffer, which nothing changes while it is in flight. */
+static ssize_t bench_write(struct gfs_file *file, const char *buf, size_t len, uint64_t off)
+{
+	return bounce_writes ? gfs_write(file, buf, len, off)
+			     : gfs_write_stable(file, buf, len, off);
+}
 
 struct worker {
 	struct config *c;
@@ -197,7 +214,7 @@ static void *worker_main(void *arg)
 		off = w->bc->random
 			      ? ((w->seed >> 20) % (w->file_bytes / w->bc->bytes)) * w->bc->bytes
 			      : ((w->ios * w->bc->qd + w->idx) * w->bc->bytes) % w->file_bytes;
-		got = w->bc->write ? gfs_write(w->c->file, w->buf, w->bc->bytes, off)
+		got = w->bc->write ? bench_write(w->c->file, w->buf, w->bc->bytes, off)
 				   : gfs_read(w->c->file, w->buf, w->bc->bytes, off);
 		if (got != (ssize_t)w->bc->bytes) {
 			w->error = -EIO;
@@ -248,7 +265,7 @@ static double run_core(struct config *c, const struct bench_case *bc, uint64_t f
 		int ret;
 
 		if (bc->qd == 1) {
-			ssize_t got = bc->write ? gfs_write(c->file, buf, bc->bytes, off)
+			ssize_t got = bc->write ? bench_write(c->file, buf, bc->bytes, off)
 						: gfs_read(c->file, buf, bc->bytes, off);
 
 			if (got != (ssize_t)bc->bytes)
@@ -261,8 +278,12 @@ static double run_core(struct config *c, const struct bench_case *bc, uint64_t f
 			pthread_cond_wait(&in.cond, &in.lock);
 		in.busy++;
 		pthread_mutex_unlock(&in.lock);
-		ret = bc->write ? dio_submit_write(c->file, &iov, 1, off, bench_end, &in)
-				: dio_submit_read(c->file, &iov, 1, off, bench_end, &in);
+		if (!bc->write)
+			ret = dio_submit_read(c->file, &iov, 1, off, bench_end, &in);
+		else if (bounce_writes)
+			ret = dio_submit_write(c->file, &iov, 1, off, bench_end, &in);
+		else
+			ret = dio_submit_write_stable(c->file, &iov, 1, off, bench_end, &in);
 		if (ret)
 			return -1;
 		ios++;
@@ -417,11 +438,12 @@ int main(int argc, char **argv)
 	double seconds = 1.0, pi_vs_nopi = 1e9, dio_vs_fio = 1e9;
 	struct config cfg[2] = {{.name = "PI"}, {.name = "no PI"}};
 	char raw[256], *bufs;
+	bool bufs_huge;
 	const char *only = NULL;
 	int rounds = 5, opt, ret = 0;
 	bool small_pages = false;
 
-	while ((opt = getopt(argc, argv, "d:m:t:r:c:Tp")) != -1) {
+	while ((opt = getopt(argc, argv, "d:m:t:r:c:Tbp")) != -1) {
 		if (opt == 'd')
 			dir = optarg;
 		else if (opt == 'm')
@@ -434,18 +456,28 @@ int main(int argc, char **argv)
 			only = optarg;
 		else if (opt == 'T')
 			qd_threads = true;
+		else if (opt == 'b')
+			bounce_writes = true;
 		else if (opt == 'p')
 			small_pages = true;
 		else {
 			fprintf(stderr,
 				"usage: %s [-d DIR] [-m MiB] [-t SECONDS] [-r ROUNDS] [-c CASE] "
-				"[-T] [-p]\n",
+				"[-T] [-b] [-p]\n",
 				argv[0]);
 			return 2;
 		}
 	}
-	bufs = aligned_alloc(4096, (size_t)MAX_QD << 20);
-	memset(bufs, 0x33, (size_t)MAX_QD << 20);
+	/* Our buffers in huge pages only if fio's fit beside them: both kinds, or neither. */
+	bufs = small_pages ? NULL : bench_huge_alloc(BUFS_BYTES, BUFS_BYTES);
+	bufs_huge = bufs != NULL;
+	if (!bufs)
+		bufs = aligned_alloc(4096, BUFS_BYTES);
+	if (!bufs) {
+		fprintf(stderr, "dio-bench: no memory for the buffers\n");
+		return 1;
+	}
+	memset(bufs, 0x33, BUFS_BYTES);
 	for (int i = 0; i < 2 && !ret; i++)
 		ret = config_setup(&cfg[i], dir, file_bytes, i == 0);
 	if (!ret)
@@ -456,10 +488,13 @@ int main(int argc, char **argv)
 	}
 	printf("dio-bench: %llu MiB files in %s, %.1f s per round, %d rounds per case\n",
 	       (unsigned long long)(file_bytes >> 20), dir, seconds, rounds);
-	fio_huge_mem = !small_pages && bench_huge_room((size_t)MAX_QD << 20);
-	printf("buffers: guardfs's bounce pool asks for transparent huge pages (%s); fio's are in "
-	       "%s\n",
-	       thp_mode(), fio_huge_mem ? "hugetlb pages (--iomem=shmhuge)" : "4 KiB pages");
+	fio_huge_mem = bufs_huge && bench_huge_room(BUFS_BYTES);
+	printf("buffers: guardfs's bounce pool asks for transparent huge pages (%s); the bench's "
+	       "are in %s; fio's in %s\n",
+	       thp_mode(), bufs_huge ? "hugetlb pages" : "4 KiB pages",
+	       fio_huge_mem ? "hugetlb pages (--iomem=shmhuge)" : "4 KiB pages");
+	printf("writes: %s\n", bounce_writes ? "through the bounce copy (-b)"
+					     : "from the bench's stable buffers, in place");
 	printf("%-18s %9s %9s %9s %9s %9s %9s %8s %8s\n", "case", "PI MB/s", "noPI MB/s",
 	       "fio MB/s", "PI IOPS", "noPI IOPS", "fio IOPS", "PI/noPI", "PI/fio");
 	for (unsigned k = 0; k < NR_CASES && !ret; k++)
@@ -471,7 +506,10 @@ int main(int argc, char **argv)
 out:
 	for (int i = 0; i < 2; i++)
 		config_teardown(&cfg[i]);
-	free(bufs);
+	if (bufs_huge)
+		munmap(bufs, BUFS_BYTES);
+	else
+		free(bufs);
 	if (ret)
 		fprintf(stderr, "dio-bench: a case failed\n");
 	printf("pi_vs_nopi_ratio=%.2f\n", ret ? 0.0 : pi_vs_nopi);
