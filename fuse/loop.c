@@ -12,7 +12,9 @@
  * Everything else goes to fuse_session_process_buf() exactly as fuse_session_loop_mt() would.
  *
  * Requests are read into memory (gfuse_init clears FUSE_CAP_SPLICE_READ), so the header can be
- * looked at before libfuse sees the request.
+ * looked at before libfuse sees the request, into a buffer each worker alone owns (loop_buf):
+ * a FUSE_WRITE's payload stays there unchanged until the worker serves its next request, which
+ * is what lets a synchronous direct write go to the device from it in place (gfuse_write).
  *
  * Exit and signals, as libfuse's own loops: the workers run with SIGTERM/SIGINT/SIGHUP blocked;
  * libfuse's handler (fuse_set_signal_handlers) marks the session exited and interrupts the
@@ -29,6 +31,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -112,20 +115,52 @@ static int loop_serve(struct gfuse *gf, struct fuse_buf *buf)
 	return ret < 0 ? ret : 0;
 }
 
-static void loop_free_buf(void *arg)
+/*
+ * A worker's request buffer. A FUSE_WRITE's payload follows two headers, so the buffer starts
+ * that many bytes before a page boundary: the payload is then page aligned and can go to the
+ * device as it is. The region is a 2 MiB block advised for transparent huge pages, so that a
+ * 1 MiB payload lies in one huge page, one segment for the device (dio_bounce.c says why that
+ * matters). libfuse reads a request into buf->mem when it is set (3.14 reads at most its
+ * bufsize, 256 pages + 4 KiB, which fits), and allocates a buffer of its own only when not.
+ */
+#define LOOP_REGION_BYTES (2u << 20)
+#define LOOP_WRITE_HDR	  (sizeof(struct fuse_in_header) + sizeof(struct fuse_write_in))
+
+struct loop_buf {
+	struct fuse_buf fb;
+	void *region;
+};
+
+static void loop_buf_init(struct loop_buf *b)
 {
-	free(((struct fuse_buf *)arg)->mem);
+	*b = (struct loop_buf){.fb = {.mem = NULL}};
+	if (posix_memalign(&b->region, LOOP_REGION_BYTES, LOOP_REGION_BYTES)) {
+		b->region = NULL;
+		return; /* libfuse allocates one: everything works, writes take the bounce */
+	}
+	madvise(b->region, LOOP_REGION_BYTES, MADV_HUGEPAGE);
+	b->fb.mem = (char *)b->region + getpagesize() - LOOP_WRITE_HDR;
+}
+
+static void loop_buf_free(void *arg)
+{
+	struct loop_buf *b = arg;
+
+	if (b->fb.mem && !b->region)
+		free(b->fb.mem);
+	free(b->region);
 }
 
 static void *loop_worker(void *arg)
 {
 	struct loop_state *ls = arg;
-	struct fuse_buf buf = {.mem = NULL};
+	struct loop_buf buf;
 	int ret;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-	pthread_cleanup_push(loop_free_buf, &buf);
-	ret = loop_serve(ls->gf, &buf);
+	loop_buf_init(&buf);
+	pthread_cleanup_push(loop_buf_free, &buf);
+	ret = loop_serve(ls->gf, &buf.fb);
 	pthread_cleanup_pop(1);
 	if (ret < 0) {
 		pthread_mutex_lock(&ls->lock);
@@ -188,10 +223,11 @@ int gfuse_loop(struct gfuse *gf, const sigset_t *sigs)
 	int ret;
 
 	if (gf->opts->single_thread) {
-		struct fuse_buf buf = {.mem = NULL};
+		struct loop_buf buf;
 
-		ret = loop_serve(gf, &buf);
-		free(buf.mem);
+		loop_buf_init(&buf);
+		ret = loop_serve(gf, &buf.fb);
+		loop_buf_free(&buf);
 	} else
 		ret = loop_mt(gf, sigs);
 	fuse_session_reset(gf->se);

@@ -347,7 +347,11 @@ static void gfuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 		gfuse_write_async(gf, req, gfile, buf, size, off);
 		return;
 	}
-	ret = gfs_write(gfile->file, buf, size, (uint64_t)off);
+	/*
+	 * buf is in this worker's request buffer (loop.c), which nothing changes before the
+	 * worker's next request: stable until we reply, so the core may write it in place.
+	 */
+	ret = gfs_write_stable(gfile->file, buf, size, (uint64_t)off);
 	/* Only a direct write may wait: a buffered one holds kernel page locks (inval.c). */
 	if (gfile->direct) {
 		atomic_fetch_sub(&gf->direct_writes, 1);
