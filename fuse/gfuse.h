@@ -53,10 +53,10 @@ struct gfuse {
 	atomic_uint direct_replies;
 	/* Direct reads answered from their completion (user.guardfs.stats). */
 	atomic_uint_fast64_t direct_reads_async;
-	/* Direct writes being served, those that began while another was, and those of them
-	 * answered from their completion (stats). */
+	/* Direct writes being served, those that began while another was, those of them answered
+	 * from their completion, and those that took their request buffer along (stats). */
 	atomic_uint direct_writes;
-	atomic_uint_fast64_t direct_writes_overlapped, direct_writes_async;
+	atomic_uint_fast64_t direct_writes_overlapped, direct_writes_async, direct_writes_took_buf;
 };
 
 /* One open file (fi->fh), on gfuse.files until released. */
@@ -149,6 +149,15 @@ bool gfuse_reply_raw(struct gfuse *gf, const struct fuse_in_header *in, const ch
 /* loop.c: serve requests until unmounted or signalled (sigs: the termination signals, blocked
  * in the workers); 0, or the error that stopped the loop. */
 int gfuse_loop(struct gfuse *gf, const sigset_t *sigs);
+/*
+ * Called by a worker serving a request whose payload lies in its request buffer: the buffer is
+ * the caller's from now on, unchanged until gfuse_loop_release_buf(the returned handle), and
+ * the worker receives its next requests into a spare one. NULL when payload is not in the
+ * worker's buffer or no spare can be had: then the request buffer is reused as usual once the
+ * handler returns. Release may be called from any thread, also after the loop ended.
+ */
+void *gfuse_loop_take_buf(const void *payload);
+void gfuse_loop_release_buf(void *held);
 
 /* blkdev.c: the block device a -o syncfs (fuseblk) mount names as its source, into name. For an
  * image file a loop device is attached (autoclear) and its fd left in *fd, to be closed once the

@@ -14,7 +14,9 @@
  * Requests are read into memory (gfuse_init clears FUSE_CAP_SPLICE_READ), so the header can be
  * looked at before libfuse sees the request, into a buffer each worker alone owns (loop_buf):
  * a FUSE_WRITE's payload stays there unchanged until the worker serves its next request, which
- * is what lets a synchronous direct write go to the device from it in place (gfuse_write).
+ * is what lets a synchronous direct write go to the device from it in place (gfuse_write). An
+ * async direct write takes the buffer along instead (gfuse_loop_take_buf) and the worker goes on
+ * with a spare one.
  *
  * Exit and signals, as libfuse's own loops: the workers run with SIGTERM/SIGINT/SIGHUP blocked;
  * libfuse's handler (fuse_set_signal_handlers) marks the session exited and interrupts the
@@ -131,15 +133,48 @@ struct loop_buf {
 	void *region;
 };
 
+/* The calling worker's buffer, for gfuse_loop_take_buf. */
+static __thread struct loop_buf *loop_cur;
+
+/*
+ * Regions that writes took from their workers (gfuse_loop_take_buf) come back here for the next
+ * worker that gives its own away. At most LOOP_SPARE_MAX exist beyond one per worker, so writes
+ * in flight hold at most that much memory; past it they take the bounce. After the loop ended
+ * (closed), regions that come back are freed. The lock is a leaf.
+ */
+#define LOOP_SPARE_MAX 16
+
+static struct {
+	pthread_mutex_t lock;
+	void *free[LOOP_SPARE_MAX];
+	unsigned nr_free, nr_extra; /* regions here; regions made beyond one per worker */
+	bool closed;
+} loop_spare = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void *loop_region_new(void)
+{
+	void *region;
+
+	if (posix_memalign(&region, LOOP_REGION_BYTES, LOOP_REGION_BYTES))
+		return NULL;
+	madvise(region, LOOP_REGION_BYTES, MADV_HUGEPAGE);
+	return region;
+}
+
+static void loop_buf_set(struct loop_buf *b, void *region)
+{
+	b->region = region;
+	b->fb.mem = (char *)region + getpagesize() - LOOP_WRITE_HDR;
+}
+
 static void loop_buf_init(struct loop_buf *b)
 {
+	void *region = loop_region_new();
+
 	*b = (struct loop_buf){.fb = {.mem = NULL}};
-	if (posix_memalign(&b->region, LOOP_REGION_BYTES, LOOP_REGION_BYTES)) {
-		b->region = NULL;
-		return; /* libfuse allocates one: everything works, writes take the bounce */
-	}
-	madvise(b->region, LOOP_REGION_BYTES, MADV_HUGEPAGE);
-	b->fb.mem = (char *)b->region + getpagesize() - LOOP_WRITE_HDR;
+	if (region) /* else libfuse allocates one: everything works, writes take the bounce */
+		loop_buf_set(b, region);
+	loop_cur = b;
 }
 
 static void loop_buf_free(void *arg)
@@ -149,6 +184,51 @@ static void loop_buf_free(void *arg)
 	if (b->fb.mem && !b->region)
 		free(b->fb.mem);
 	free(b->region);
+	loop_cur = NULL;
+}
+
+void *gfuse_loop_take_buf(const void *payload)
+{
+	struct loop_buf *b = loop_cur;
+	const char *p = payload;
+	void *held, *fresh = NULL;
+
+	if (!b || !b->region || p < (char *)b->region || p >= (char *)b->region + LOOP_REGION_BYTES)
+		return NULL;
+	pthread_mutex_lock(&loop_spare.lock);
+	if (loop_spare.nr_free)
+		fresh = loop_spare.free[--loop_spare.nr_free];
+	else if (loop_spare.nr_extra < LOOP_SPARE_MAX && (fresh = loop_region_new()))
+		loop_spare.nr_extra++;
+	pthread_mutex_unlock(&loop_spare.lock);
+	if (!fresh)
+		return NULL;
+	held = b->region;
+	/* libfuse is done with the request's memory once the handler returns (no splice). */
+	loop_buf_set(b, fresh);
+	return held;
+}
+
+void gfuse_loop_release_buf(void *held)
+{
+	pthread_mutex_lock(&loop_spare.lock);
+	if (!loop_spare.closed) {
+		GFS_BUG_ON(loop_spare.nr_free >= LOOP_SPARE_MAX);
+		loop_spare.free[loop_spare.nr_free++] = held;
+		held = NULL;
+	}
+	pthread_mutex_unlock(&loop_spare.lock);
+	free(held);
+}
+
+/* The loop ended: free the spare regions, and from now on each one that comes back. */
+static void loop_spare_close(void)
+{
+	pthread_mutex_lock(&loop_spare.lock);
+	loop_spare.closed = true;
+	while (loop_spare.nr_free)
+		free(loop_spare.free[--loop_spare.nr_free]);
+	pthread_mutex_unlock(&loop_spare.lock);
 }
 
 static void *loop_worker(void *arg)
@@ -230,6 +310,7 @@ int gfuse_loop(struct gfuse *gf, const sigset_t *sigs)
 		loop_buf_free(&buf);
 	} else
 		ret = loop_mt(gf, sigs);
+	loop_spare_close();
 	fuse_session_reset(gf->se);
 	return ret;
 }

@@ -272,6 +272,7 @@ struct direct_write {
 	struct gfuse_inval_after after;
 	struct gfuse *gf;
 	fuse_req_t req;
+	void *held; /* the request buffer the payload is written from in place, or NULL */
 	ssize_t result;
 };
 
@@ -298,6 +299,8 @@ static void direct_write_end(void *arg, ssize_t result)
 {
 	struct direct_write *dw = arg;
 
+	if (dw->held)
+		gfuse_loop_release_buf(dw->held);
 	dw->result = result;
 	atomic_fetch_sub(&dw->gf->direct_writes, 1);
 	atomic_fetch_add_explicit(&dw->gf->direct_writes_async, 1, memory_order_relaxed);
@@ -305,23 +308,38 @@ static void direct_write_end(void *arg, ssize_t result)
 }
 
 /*
- * Submit a direct write that its completion answers, as gfuse_read_async does for reads: the
- * payload is in the bounce buffer when dio_submit_write returns, so the request buffer can go
- * back to the loop at once. The caller counted it in gf->direct_writes.
+ * Submit a direct write that its completion answers, as gfuse_read_async does for reads. The
+ * worker goes back to the loop at once, so the request buffer must not: the write takes it
+ * along (gfuse_loop_take_buf) and is written from it in place until it completes. Where no
+ * spare buffer is left for the worker, the payload is copied into the bounce instead, and the
+ * request buffer is free when dio_submit_write returns. The caller counted it in
+ * gf->direct_writes.
  */
 static void gfuse_write_async(struct gfuse *gf, fuse_req_t req, struct gfuse_file *gfile,
 			      const char *buf, size_t size, off_t off)
 {
 	struct direct_write *dw = malloc(sizeof(*dw));
 	struct iovec iov = {(void *)buf, size};
+	void *held = NULL;
 	int ret = -ENOMEM;
 
 	if (dw) {
-		*dw = (struct direct_write){.gf = gf, .req = req};
+		held = gfuse_loop_take_buf(buf);
+		*dw = (struct direct_write){.gf = gf, .req = req, .held = held};
 		atomic_fetch_add(&gf->direct_replies, 1);
-		ret = dio_submit_write(gfile->file, &iov, 1, (uint64_t)off, direct_write_end, dw);
-		if (ret)
+		/* Once submitted, dw is the completion's: it may be freed before this returns. */
+		ret = held ? dio_submit_write_stable(gfile->file, &iov, 1, (uint64_t)off,
+						     direct_write_end, dw)
+			   : dio_submit_write(gfile->file, &iov, 1, (uint64_t)off, direct_write_end,
+					      dw);
+		if (ret) {
 			atomic_fetch_sub(&gf->direct_replies, 1);
+			if (held)
+				gfuse_loop_release_buf(held);
+		} else if (held) {
+			atomic_fetch_add_explicit(&gf->direct_writes_took_buf, 1,
+						  memory_order_relaxed);
+		}
 	}
 	if (ret) {
 		atomic_fetch_sub(&gf->direct_writes, 1);

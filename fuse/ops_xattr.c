@@ -110,6 +110,7 @@ int gfuse_stats_text(struct gfuse *gf, char **out)
 	GF_STAT(direct_reads_async);
 	GF_STAT(direct_writes_overlapped);
 	GF_STAT(direct_writes_async);
+	GF_STAT(direct_writes_took_buf);
 #undef GF_STAT
 	xbuf_printf(&b, "fuse_protocol 7.%u\n", gf->proto_minor);
 	if (b.error) {

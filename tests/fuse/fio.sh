@@ -24,6 +24,9 @@ run_fio direct --rw=randwrite --ioengine=io_uring --iodepth=16 --direct=1 --numj
 [[ $(fuse_stat direct_reads_async) -gt 0 ]] || fail "no direct read was answered from its completion"
 # And its QD 16 writes, overlapping, were answered from theirs; every block verified.
 [[ $(fuse_stat direct_writes_async) -gt 0 ]] || fail "no direct write was answered from its completion"
+# Those took their request buffers along and were written from them in place.
+[[ $(fuse_stat direct_writes_took_buf) -gt 0 ]] || fail "no async direct write took its request buffer"
+[[ $(fuse_stat dio_in_place) -gt 0 ]] || fail "no direct write went to the device in place"
 # Eight threads of synchronous direct writes to one file, each in its own 6 MiB, as qemu's
 # aio=threads I/O threads write a disk image: the kernel sends them in parallel only because
 # the open said FOPEN_PARALLEL_DIRECT_WRITES (fuse/ops_file.c); every block verifies.
