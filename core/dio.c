@@ -456,6 +456,42 @@ ssize_t dio_read(struct gfs_file *file, void *buf, size_t len, uint64_t off)
 	return dio_rw_sync(file, &iov, off, 0);
 }
 
+/*
+ * The lent read is a sync read whose caller's buffer is a bounce slot taken first: its pieces
+ * land where the caller's bytes go (dio_piece_alloc), holes are zeroed there, and delivery
+ * verifies in place instead of copying. The slot is the caller's until dio_lend_release.
+ */
+ssize_t dio_read_lend(struct gfs_file *file, size_t len, uint64_t off, struct dio_lend *out)
+{
+	struct dio_ctl *ctl;
+	struct dio_bounce b;
+	struct iovec iov;
+	ssize_t ret = dio_ctl_get(file->gi->gfs, &ctl);
+
+	if (ret)
+		return ret;
+	if (len > ctl->pool.slot_bytes)
+		return -E2BIG;
+	dio_pool_get(&ctl->pool, &b);
+	iov = (struct iovec){b.data, len};
+	ret = dio_rw_sync(file, &iov, off, DIO_LEND);
+	if (ret < 0) {
+		dio_pool_put(&ctl->pool, &b);
+		return ret;
+	}
+	atomic_fetch_add_explicit(&file->gi->gfs->ctr.dio_reads_lent, 1, memory_order_relaxed);
+	*out = (struct dio_lend){.data = b.data, .ctl = ctl, .slot = b.idx};
+	return ret;
+}
+
+void dio_lend_release(struct dio_lend *lend)
+{
+	struct dio_bounce b = {.idx = lend->slot};
+
+	dio_pool_put(&lend->ctl->pool, &b);
+	lend->data = NULL;
+}
+
 ssize_t dio_write(struct gfs_file *file, const void *buf, size_t len, uint64_t off, bool stable)
 {
 	struct iovec iov = {(void *)buf, len};

@@ -55,6 +55,23 @@ int dio_submit_write(struct gfs_file *file, const struct iovec *iov, int iovcnt,
 int dio_submit_write_stable(struct gfs_file *file, const struct iovec *iov, int iovcnt,
 			    uint64_t off, dio_end_fn end, void *arg);
 
+/*
+ * A direct read lent from the bounce (DESIGN.md 4.5: verified data "copied or handed to the
+ * reply"): instead of copying into a caller's buffer, the read lands in a bounce slot, is
+ * verified there, and the slot is lent to the caller, who sends the bytes from it (a FUSE
+ * reply) and then gives it back. Synchronous, like dio_read, with the same errors, and -E2BIG
+ * when len is more than one slot (min(max transfer, 1 MiB)): read into a buffer then. On
+ * success data holds the bytes read (short at EOF), unchanged until dio_lend_release, which
+ * must follow soon: the pool has 32 slots for the whole mount.
+ */
+struct dio_lend {
+	const void *data;
+	struct dio_ctl *ctl; /* private */
+	unsigned slot;	     /* private */
+};
+ssize_t dio_read_lend(struct gfs_file *file, size_t len, uint64_t off, struct dio_lend *out);
+void dio_lend_release(struct dio_lend *lend);
+
 /* Synchronous: bytes or -errno (-EINVAL misaligned, -EIO on a PI or device failure). */
 ssize_t dio_read(struct gfs_file *file, void *buf, size_t len, uint64_t off);
 ssize_t dio_write(struct gfs_file *file, const void *buf, size_t len, uint64_t off, bool stable);

@@ -9,7 +9,9 @@
  * mount, so untouched slots cost address space only. A submitter that finds no free slot
  * waits: slots come back when pieces complete (on completion threads, which never wait here),
  * and a request submits its pieces one by one, so every slot held belongs to a piece in flight
- * and the wait always ends.
+ * and the wait always ends. A lent read (dio_read_lend) is the one exception: it takes its one
+ * slot before anything else, its pieces take none, and its caller gives it back once it has
+ * sent the bytes, which waits for nothing of ours.
  *
  * Invariant: nr_free + slots held = nr_slots; the free stack holds each free index once.
  */
@@ -117,6 +119,20 @@ void dio_pool_put(struct dio_pool *pool, const struct dio_bounce *b)
 	pool->free_stack[pool->nr_free++] = b->idx;
 	pthread_cond_signal(&pool->freed);
 	pthread_mutex_unlock(&pool->lock);
+}
+
+struct dio_bounce dio_pool_slot_of(struct dio_pool *pool, const void *data)
+{
+	size_t idx =
+		(size_t)((const char *)data - (const char *)pool->data_region) / pool->slot_bytes;
+
+	GFS_BUG_ON(idx >= pool->nr_slots ||
+		   (char *)pool->data_region + idx * pool->slot_bytes != data);
+	return (struct dio_bounce){
+		.data = (char *)pool->data_region + idx * pool->slot_bytes,
+		.md = pool->md_region ? (char *)pool->md_region + idx * pool->md_slot_bytes : NULL,
+		.idx = (unsigned)idx,
+	};
 }
 
 unsigned dio_pool_in_use(struct dio_pool *pool)

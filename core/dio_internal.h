@@ -41,6 +41,8 @@ void dio_pool_destroy(struct dio_pool *pool);
 /* Takes a slot, waiting while none is free (slots come back as pieces complete). */
 void dio_pool_get(struct dio_pool *pool, struct dio_bounce *out);
 void dio_pool_put(struct dio_pool *pool, const struct dio_bounce *b);
+/* The slot whose data begins at data (a slot lent by dio_read_lend). */
+struct dio_bounce dio_pool_slot_of(struct dio_pool *pool, const void *data);
 unsigned dio_pool_in_use(struct dio_pool *pool);
 
 /* ---- the per-mount control block ---- */
@@ -79,6 +81,7 @@ struct dio_ctl {
 #define DIO_ASYNC     (1u << 6) /* counted in gi->dio_inflight until completion */
 #define DIO_SHARED    (1u << 5) /* overwrite under the shared inode lock: map, never allocate */
 #define DIO_STABLE    (1u << 7) /* the caller's buffers stay unchanged until completion */
+#define DIO_LEND      (1u << 8) /* a read into the bounce slot dio->iov[0] (dio_read_lend) */
 
 struct dio {
 	struct dio_ctl *ctl;

@@ -106,7 +106,17 @@ static struct dio_piece *dio_piece_alloc(struct dio *dio, uint64_t fpos, uint64_
 	piece->fpos = fpos;
 	piece->lba = addr / gfs->lba_size;
 	piece->nlb = (uint32_t)(bytes / gfs->lba_size);
-	dio_pool_get(&dio->ctl->pool, &piece->b);
+	if (dio->flags & DIO_LEND) {
+		/* Straight into the lent slot, where the caller's bytes go (dio->iov[0]). */
+		uint64_t at = fpos - dio->pos;
+
+		piece->b = dio_pool_slot_of(&dio->ctl->pool, dio->iov[0].iov_base);
+		piece->b.data = (char *)piece->b.data + at;
+		if (piece->b.md)
+			piece->b.md = (char *)piece->b.md + at / gfs->lba_size * gfs->md_size;
+	} else {
+		dio_pool_get(&dio->ctl->pool, &piece->b);
+	}
 	piece->data = (struct iovec){piece->b.data, bytes};
 	piece->dev_iov = &piece->data;
 	piece->dev_iovcnt = 1;
@@ -115,7 +125,8 @@ static struct dio_piece *dio_piece_alloc(struct dio *dio, uint64_t fpos, uint64_
 
 static void dio_piece_free(struct dio_piece *piece)
 {
-	dio_pool_put(&piece->dio->ctl->pool, &piece->b);
+	if (!(piece->dio->flags & DIO_LEND))
+		dio_pool_put(&piece->dio->ctl->pool, &piece->b);
 	free(piece);
 }
 
@@ -191,7 +202,8 @@ static int dio_find_escape(struct dio_piece *piece, uint32_t nblocks, struct pi_
 
 /*
  * Verify the piece's blocks and copy the verified bytes below read_end to the caller. A
- * partial last block (EOF inside an LBA) is verified whole and copied in part.
+ * partial last block (EOF inside an LBA) is verified whole and copied in part. A lent read's
+ * blocks are already where the caller will find them: verified in place, not copied.
  */
 static int dio_read_deliver(struct dio_piece *piece)
 {
@@ -203,10 +215,15 @@ static int dio_read_deliver(struct dio_piece *piece)
 	uint64_t uoff = piece->fpos - dio->pos;
 	struct pi_error pe = {0}, esc_pe;
 	int cnt, ret = 0, esc = dio_find_escape(piece, nfull + (rem ? 1 : 0), &esc_pe);
+	bool in_place = dio->flags & DIO_LEND;
 
 	if (esc >= 0)
 		nfull = (uint32_t)esc; /* verify and deliver what comes before it */
-	if (nfull) {
+	if (nfull && in_place) {
+		struct iovec blocks = {piece->b.data, (size_t)nfull * gfs->lba_size};
+
+		ret = pi_verify(&gfs->pi, &blocks, 1, piece->b.md, nfull, &pio, &pe);
+	} else if (nfull) {
 		cnt = dio_iov_slice(dio->iov, dio->iovcnt, uoff, (size_t)nfull * gfs->lba_size,
 				    piece->iov, dio->iovcnt + 2);
 		ret = cnt < 0 ? cnt
@@ -232,7 +249,7 @@ static int dio_read_deliver(struct dio_piece *piece)
 					  dio->iovcnt + 2);
 		if (cnt < 0)
 			ret = cnt;
-		else if (!ret)
+		else if (!ret && !in_place)
 			dio_iov_copy_to(piece->iov, cnt, blk.iov_base);
 	}
 	if (ret == -EIO)

@@ -554,6 +554,7 @@ void gfs_get_stats(struct gfs *gfs, struct gfs_stats *out)
 	out->wb_errors = atomic_load(&gfs->ctr.wb_errors);
 	out->dio_inval_skipped = atomic_load(&gfs->ctr.dio_inval_skipped);
 	out->dio_in_place = atomic_load(&gfs->ctr.dio_in_place);
+	out->dio_reads_lent = atomic_load(&gfs->ctr.dio_reads_lent);
 	out->cache_hits = cs.hits;
 	out->cache_misses = cs.misses;
 	out->evictions = cs.evictions;

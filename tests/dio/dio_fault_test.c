@@ -48,6 +48,7 @@ static void expect_detected(struct gfs *gfs, struct gfs_file *f, uint64_t first_
 	uint32_t bs = 4096;
 	uint8_t *buf = malloc(NBLOCKS * bs);
 	uint64_t bad = bad_lba - first_lba;
+	struct dio_lend lend = {.data = NULL};
 	char want[128];
 
 	memset(buf, CANARY, NBLOCKS * bs);
@@ -65,6 +66,15 @@ static void expect_detected(struct gfs *gfs, struct gfs_file *f, uint64_t first_
 		      "bytes of the failing block were delivered");
 	/* The blocks before it in the same piece are verified and correct. */
 	test_check_pattern(buf, bad * bs, 0, pat);
+	/* A lent read (the FUSE reply path) fails the same way and lends nothing. */
+	test_log_capture();
+	ck_assert_int_eq(dio_read_lend(f, NBLOCKS * bs, 0, &lend), -EIO);
+	ck_assert_uint_eq(test_log_errors(), 1);
+	snprintf(want, sizeof(want), "LBA %" PRIu64 ": direct read: PI %s check failed", bad_lba,
+		 tag);
+	ck_assert_msg(strstr(test_log_last_error(), want), "log line \"%s\" lacks \"%s\"",
+		      test_log_last_error(), want);
+	ck_assert_ptr_null(lend.data);
 	gfs_log_set_hook(NULL, NULL);
 	(void)gfs;
 	free(buf);

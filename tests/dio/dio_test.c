@@ -272,6 +272,79 @@ START_TEST(stable_writes_skip_the_bounce_where_they_can)
 }
 END_TEST
 
+/* A lent read of [off, off + len) gives what the model holds, up to EOF, then its slot back. */
+static void lend_check(struct gfs *gfs, struct gfs_file *fd, const uint8_t *model, uint64_t size,
+		       uint64_t off, uint64_t len)
+{
+	uint64_t want = off >= size ? 0 : gfs_min(len, size - off);
+	struct dio_lend lend;
+	struct dio_stats st;
+
+	ck_assert_int_eq(dio_read_lend(fd, len, off, &lend), (ssize_t)want);
+	dio_get_stats(gfs, &st);
+	ck_assert_uint_eq(st.bounce_in_use, 1);
+	ck_assert_msg(!memcmp(lend.data, model + off, want), "lent read of %" PRIu64 "@%" PRIu64,
+		      len, off);
+	dio_lend_release(&lend);
+	dio_get_stats(gfs, &st);
+	ck_assert_uint_eq(st.bounce_in_use, 0);
+}
+
+/*
+ * A lent read hands over the bounce slot its blocks were read and verified in, with holes,
+ * unwritten extents and EOF as a copied read has them, and takes nothing more than that slot.
+ */
+START_TEST(lent_reads_hand_over_verified_bytes)
+{
+	const struct dio_test_format *tf = &dio_formats[_i];
+	uint32_t lba = tf->fmt.lba_size;
+	const uint64_t span = 4 * MiB;
+	uint8_t *model = calloc(1, span), *buf = malloc(span);
+	struct io_image img;
+	struct gfs *gfs;
+	struct gfs_file *fd, *fb;
+	struct dio_lend lend = {.data = NULL};
+	struct dio_stats st;
+	struct gfs_stats gs;
+	uint64_t ino, size, slot;
+
+	printf("format %s\n", tf->name);
+	gfs = io_mkfs_mount(&img, &tf->fmt, 32 * MiB, tf->block_size);
+	ino = io_create(gfs, "f");
+	fd = dio_open(gfs, ino, GFS_O_DIRECT);
+	fb = dio_open(gfs, ino, 0);
+	/* Data, a hole, data through the cache (written back first), an unwritten extent. */
+	test_pattern(buf, MiB, 0, 1);
+	ck_assert_int_eq(gfs_write(fd, buf, MiB, 0), (ssize_t)MiB);
+	memcpy(model, buf, MiB);
+	test_pattern(buf, 64 * 1024, MiB + 256 * 1024, 2);
+	ck_assert_int_eq(gfs_write(fb, buf, 64 * 1024, MiB + 256 * 1024), 64 * 1024);
+	memcpy(model + MiB + 256 * 1024, buf, 64 * 1024);
+	ck_assert_int_eq(gfs_fallocate(fb, 0, 2 * MiB, MiB), 0);
+	size = 3 * MiB - 1000;
+	ck_assert_int_eq(gfs_truncate(gfs, ino, size), 0);
+	dio_get_stats(gfs, &st);
+	slot = st.bounce_bytes / 32;
+	lend_check(gfs, fd, model, size, 0, lba);
+	lend_check(gfs, fd, model, size, 3 * lba, 64 * 1024);
+	lend_check(gfs, fd, model, size, 0, slot);
+	lend_check(gfs, fd, model, size, MiB - 8 * lba, 512 * 1024); /* data, hole, data */
+	lend_check(gfs, fd, model, size, 2 * MiB - 4096, 8192);	     /* hole, unwritten */
+	lend_check(gfs, fd, model, size, 3 * MiB - 8192, 8192);	     /* short at EOF */
+	lend_check(gfs, fd, model, size, 3 * MiB, lba);		     /* past EOF: 0 */
+	gfs_get_stats(gfs, &gs);
+	ck_assert_uint_eq(gs.dio_reads_lent, 7);
+	/* Refused before any I/O, nothing held: misaligned, and more than a slot. */
+	ck_assert_int_eq(dio_read_lend(fd, lba, 1, &lend), -EINVAL);
+	ck_assert_int_eq(dio_read_lend(fd, slot + lba, 0, &lend), -E2BIG);
+	ck_assert_ptr_null(lend.data);
+	dio_assert_quiet(gfs);
+	dio_teardown(gfs, &img, fd, fb);
+	free(buf);
+	free(model);
+}
+END_TEST
+
 START_TEST(holes_unwritten_and_eof_read_without_io)
 {
 	struct pi_format fmt = test_format_default();
@@ -890,6 +963,7 @@ int main(void)
 	tcase_add_loop_test(tc, round_trips_every_format_and_size, 0, (int)dio_nr_formats);
 	tcase_add_loop_test(tc, stable_writes_skip_the_bounce_where_they_can, 0,
 			    (int)dio_nr_formats);
+	tcase_add_loop_test(tc, lent_reads_hand_over_verified_bytes, 0, (int)dio_nr_formats);
 	tcase_add_test(tc, holes_unwritten_and_eof_read_without_io);
 	tcase_add_test(tc, sub_block_head_and_tail_of_new_blocks_are_zeroed);
 	tcase_add_test(tc, reads_cross_extent_boundaries);
