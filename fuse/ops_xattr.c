@@ -91,6 +91,7 @@ int gfuse_stats_text(struct gfuse *gf, char **out)
 	STAT(wb_errors);
 	STAT(dio_inval_skipped);
 	STAT(dio_in_place);
+	STAT(dio_reads_lent);
 	STAT(evictions);
 	STAT(throttles);
 	STAT(budget_waits);

@@ -555,14 +555,15 @@ END_TEST
 
 /*
  * A lone direct write is served from the worker's request buffer, which nothing changes before
- * it replies: the core writes the payload in place, with PI generated over it there. Every byte
- * then reads back, direct (verified) and buffered.
+ * it replies: the core writes the payload in place, with PI generated over it there. A lone
+ * direct read is answered from the bounce buffer it was verified in. Every byte reads back,
+ * direct (verified) and buffered.
  */
-START_TEST(direct_writes_go_to_the_device_from_the_request_buffer)
+START_TEST(lone_direct_requests_skip_the_bounce_copy)
 {
 	size_t len = 1 << 20;
 	char *a, *got;
-	unsigned long long before;
+	unsigned long long before, lent;
 	int dfd, bfd;
 
 	test_dir("inplace");
@@ -577,7 +578,9 @@ START_TEST(direct_writes_go_to_the_device_from_the_request_buffer)
 	ck_assert_int_eq(pwrite(dfd, a + 8192, 4096, 8192), 4096);	     /* overwrite */
 	ck_assert_int_eq(pwrite(dfd, a + 65536, 3 * 4096, 65536), 3 * 4096); /* overwrite */
 	ck_assert_uint_ge(read_stat("dio_in_place") - before, 4);
+	lent = read_stat("dio_reads_lent");
 	ck_assert_int_eq(pread(dfd, got, 2 * len, 0), (ssize_t)(2 * len));
+	ck_assert_uint_ge(read_stat("dio_reads_lent") - lent, 2); /* 1 MiB each (max_read) */
 	ck_assert_int_eq(memcmp(got, a, 2 * len), 0);
 	bfd = open(p("f"), O_RDONLY);
 	ck_assert_int_ge(bfd, 0);
@@ -1001,7 +1004,7 @@ static Suite *posix_suite(void)
 	tcase_add_test(tc, fallocate_modes_and_seek_data_hole);
 	tcase_add_test(tc, copy_file_range_copies_bytes);
 	tcase_add_test(tc, direct_io_alignment_and_coherence_with_cache_and_mmap);
-	tcase_add_test(tc, direct_writes_go_to_the_device_from_the_request_buffer);
+	tcase_add_test(tc, lone_direct_requests_skip_the_bounce_copy);
 	tcase_add_test(tc, core_invalidations_reach_the_kernel_page_cache);
 	tcase_add_test(tc, direct_writes_tell_the_kernel_only_what_it_may_cache);
 	tcase_add_test(tc, direct_writes_from_threads_reply_after_their_invalidations);
