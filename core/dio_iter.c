@@ -15,8 +15,10 @@
  * a stable buffer (DIO_STABLE) skips the copy where it can: PI is generated over the caller's
  * bytes and the device reads them in place (dio_write_in_place).
  *
- * Each piece holds a reference of its request and its bounce slot; it gives the slot back
- * before dropping the reference, so a request completes only after all its resources are free.
+ * Each piece holds a reference of its request and its bounce slot (a write in place uses only
+ * the slot's metadata; a lent read's pieces share the one slot the caller took, dio.c); it gives
+ * the slot back before dropping the reference, so a request completes only after all its
+ * resources are free.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -116,6 +116,19 @@ START_TEST(lba_alignment_and_fsblock_option)
 END_TEST
 
 /* One DIO write of len at off against the model, read back direct and buffered. */
+/* Nothing in flight: close both files and unmount, then mount again and reopen ino direct. */
+static struct gfs *remount_direct(struct gfs *gfs, struct io_image *img, struct gfs_file **fd,
+				  struct gfs_file *fb, uint64_t ino)
+{
+	dio_assert_quiet(gfs);
+	gfs_release(*fd);
+	gfs_release(fb);
+	ck_assert_int_eq(gfs_unmount(gfs), 0);
+	gfs = io_mount(img, NULL);
+	*fd = dio_open(gfs, ino, GFS_O_DIRECT);
+	return gfs;
+}
+
 static void round_trip(struct gfs_file *fd, struct gfs_file *fb, uint8_t *model, uint64_t *size,
 		       uint64_t off, uint64_t len, uint32_t pat, uint8_t *buf)
 {
@@ -167,13 +180,8 @@ START_TEST(round_trips_every_format_and_size)
 	/* The whole file in one request, holes included, direct then buffered. */
 	ck_assert_int_eq(gfs_read(fd, buf, 8 * MiB, 0), (ssize_t)(8 * MiB));
 	ck_assert(!memcmp(buf, model, 8 * MiB));
-	dio_assert_quiet(gfs);
-	gfs_release(fd);
-	gfs_release(fb);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
 	/* And after a remount, from the namespace alone. */
-	gfs = io_mount(&img, NULL);
-	fd = dio_open(gfs, ino, GFS_O_DIRECT);
+	gfs = remount_direct(gfs, &img, &fd, fb, ino);
 	ck_assert_uint_eq(file_size(gfs, ino), size);
 	for (uint64_t off = 0; off < size; off += 8 * MiB) {
 		uint64_t n = gfs_min(8 * MiB, size - off);
@@ -256,12 +264,7 @@ START_TEST(stable_writes_skip_the_bounce_where_they_can)
 	memset(buf, 0xA5, span);
 	ck_assert_int_eq(gfs_read(fb, buf, span, 0), (ssize_t)span);
 	ck_assert(!memcmp(buf, model, span));
-	dio_assert_quiet(gfs);
-	gfs_release(fd);
-	gfs_release(fb);
-	ck_assert_int_eq(gfs_unmount(gfs), 0);
-	gfs = io_mount(&img, NULL);
-	fd = dio_open(gfs, ino, GFS_O_DIRECT);
+	gfs = remount_direct(gfs, &img, &fd, fb, ino);
 	memset(buf, 0xA5, span);
 	ck_assert_int_eq(gfs_read(fd, buf, span, 0), (ssize_t)span);
 	ck_assert(!memcmp(buf, model, span));
