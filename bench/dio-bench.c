@@ -17,8 +17,10 @@
  *
  * Writes promise a stable buffer, as the FUSE front end's writes from its own request buffers
  * do: the bench never changes its buffers while a write is in flight, so the device reads them
- * in place with PI generated over them (core/dio.h). -b writes through the bounce copy instead,
- * as for a caller that can not promise that.
+ * in place with PI generated over them (core/dio.h). Sync reads are lent (dio_read_lend), as a
+ * FUSE worker's are: verified in the bounce and handed over there, not copied out; async reads
+ * (QD 16 without -T) are copied, as the front end's small async ones are. -b copies through the
+ * bounce both ways, as for a caller that can not promise its buffer or take a lent one.
  *
  * The machine may be shared: each case runs rounds of (PI, no PI, fio) back to back, the order
  * rotating; the table shows each configuration's best round, and each ratio is the median of
@@ -35,8 +37,8 @@
  * side had.
  *
  * Usage: dio-bench [-d DIR] [-m MiB] [-t SECONDS_PER_ROUND] [-r ROUNDS] [-c CASE] [-T] [-b] [-p]
- * (-c runs only the cases whose name contains CASE; -T: QD 16 as 16 threads; -b: writes through
- * the bounce; -p: ordinary pages even where huge ones are available)
+ * (-c runs only the cases whose name contains CASE; -T: QD 16 as 16 threads; -b: copies through
+ * the bounce both ways; -p: ordinary pages even where huge ones are available)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -181,14 +183,28 @@ static uint64_t next_offset(const struct bench_case *bc, uint64_t file_bytes, ui
 
 /* -T: QD 16 as 16 threads each doing sync requests (a FUSE daemon's worker threads). */
 static bool qd_threads;
-/* -b: writes through the bounce copy rather than from the bench's stable buffers. */
-static bool bounce_writes;
+/* -b: copies through the bounce, rather than writes in place and lent reads. */
+static bool bounce_copies;
 
 /* A sync write of the bench's own buffer, which nothing changes while it is in flight. */
 static ssize_t bench_write(struct gfs_file *file, const char *buf, size_t len, uint64_t off)
 {
-	return bounce_writes ? gfs_write(file, buf, len, off)
+	return bounce_copies ? gfs_write(file, buf, len, off)
 			     : gfs_write_stable(file, buf, len, off);
+}
+
+/* A sync read, lent and given back as a FUSE worker's reply would be. */
+static ssize_t bench_read(struct gfs_file *file, char *buf, size_t len, uint64_t off)
+{
+	struct dio_lend lend;
+	ssize_t got;
+
+	if (bounce_copies)
+		return gfs_read(file, buf, len, off);
+	got = dio_read_lend(file, len, off, &lend);
+	if (got >= 0)
+		dio_lend_release(&lend);
+	return got;
 }
 
 struct worker {
@@ -215,7 +231,7 @@ static void *worker_main(void *arg)
 			      ? ((w->seed >> 20) % (w->file_bytes / w->bc->bytes)) * w->bc->bytes
 			      : ((w->ios * w->bc->qd + w->idx) * w->bc->bytes) % w->file_bytes;
 		got = w->bc->write ? bench_write(w->c->file, w->buf, w->bc->bytes, off)
-				   : gfs_read(w->c->file, w->buf, w->bc->bytes, off);
+				   : bench_read(w->c->file, w->buf, w->bc->bytes, off);
 		if (got != (ssize_t)w->bc->bytes) {
 			w->error = -EIO;
 			break;
@@ -266,7 +282,7 @@ static double run_core(struct config *c, const struct bench_case *bc, uint64_t f
 
 		if (bc->qd == 1) {
 			ssize_t got = bc->write ? bench_write(c->file, buf, bc->bytes, off)
-						: gfs_read(c->file, buf, bc->bytes, off);
+						: bench_read(c->file, buf, bc->bytes, off);
 
 			if (got != (ssize_t)bc->bytes)
 				return -1;
@@ -280,7 +296,7 @@ static double run_core(struct config *c, const struct bench_case *bc, uint64_t f
 		pthread_mutex_unlock(&in.lock);
 		if (!bc->write)
 			ret = dio_submit_read(c->file, &iov, 1, off, bench_end, &in);
-		else if (bounce_writes)
+		else if (bounce_copies)
 			ret = dio_submit_write(c->file, &iov, 1, off, bench_end, &in);
 		else
 			ret = dio_submit_write_stable(c->file, &iov, 1, off, bench_end, &in);
@@ -457,7 +473,7 @@ int main(int argc, char **argv)
 		else if (opt == 'T')
 			qd_threads = true;
 		else if (opt == 'b')
-			bounce_writes = true;
+			bounce_copies = true;
 		else if (opt == 'p')
 			small_pages = true;
 		else {
@@ -493,8 +509,9 @@ int main(int argc, char **argv)
 	       "are in %s; fio's in %s\n",
 	       thp_mode(), bufs_huge ? "hugetlb pages" : "4 KiB pages",
 	       fio_huge_mem ? "hugetlb pages (--iomem=shmhuge)" : "4 KiB pages");
-	printf("writes: %s\n", bounce_writes ? "through the bounce copy (-b)"
-					     : "from the bench's stable buffers, in place");
+	printf("guardfs side: %s\n", bounce_copies ? "copies through the bounce both ways (-b)"
+						   : "writes in place from stable buffers; sync "
+						     "reads lent, async reads copied");
 	printf("%-18s %9s %9s %9s %9s %9s %9s %8s %8s\n", "case", "PI MB/s", "noPI MB/s",
 	       "fio MB/s", "PI IOPS", "noPI IOPS", "fio IOPS", "PI/noPI", "PI/fio");
 	for (unsigned k = 0; k < NR_CASES && !ret; k++)
