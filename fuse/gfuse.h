@@ -150,6 +150,12 @@ bool gfuse_reply_raw(struct gfuse *gf, const struct fuse_in_header *in, const ch
  * in the workers); 0, or the error that stopped the loop. */
 int gfuse_loop(struct gfuse *gf, const sigset_t *sigs);
 /*
+ * watchdog.c: fork the process that aborts the FUSE connection of mountpoint if this daemon
+ * dies without unmounting (root only; 0 without one for other users). *keep_fd is a descriptor
+ * the daemon must keep open until it exits. -errno, logged, when none could be started.
+ */
+int gfuse_watchdog_start(const char *mountpoint, int *keep_fd);
+/*
  * Called by a worker serving a request whose payload lies in its request buffer: the buffer is
  * the caller's from now on, unchanged until gfuse_loop_release_buf(the returned handle), and
  * the worker receives its next requests into a spare one. NULL when payload is not in the
