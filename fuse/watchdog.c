@@ -142,18 +142,21 @@ static void abort_conn(const struct watchdog *w)
 
 static _Noreturn void watchdog_run(const struct watchdog *w)
 {
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	struct pollfd pfd = {.fd = 3, .events = POLLIN};
+	int null;
 
 	/* Keep the pipe as fd 3 and nothing else of the daemon's (/dev/fuse above all). */
 	if (w->pipe_rd != 3 && dup2(w->pipe_rd, 3) < 0)
 		_exit(1);
+	close_range(4, ~0u, 0);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(null, 2);
+		if (null > 3)
+			close(null);
 	}
-	close_range(4, ~0u, 0);
 	setsid(); /* a terminal's ^C stops the daemon, which then unmounts; not us */
 	for (;;) {
 		int n = poll(&pfd, 1, 1000);
