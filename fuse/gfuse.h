@@ -24,7 +24,6 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "core/gfs.h"
 #include "core/meta.h"
@@ -124,7 +123,7 @@ void gfuse_inval_wait_queued(struct gfuse *gf);
 struct gfuse_inval_after {
 	struct gfuse_inval_after *next;
 	uint64_t seq;
-	struct timespec deadline;
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC (core/poll.h) */
 	void (*fn)(struct gfuse_inval_after *a);
 };
 /*
@@ -151,10 +150,10 @@ bool gfuse_reply_raw(struct gfuse *gf, const struct fuse_in_header *in, const ch
 int gfuse_loop(struct gfuse *gf, const sigset_t *sigs);
 /*
  * watchdog.c: fork the process that aborts the FUSE connection of mountpoint if this daemon
- * dies without unmounting (root only; 0 without one for other users). *keep_fd is a descriptor
- * the daemon must keep open until it exits. -errno, logged, when none could be started.
+ * dies without unmounting (root only; 0 without one for other users). Once per process.
+ * -errno, logged, when none could be started.
  */
-int gfuse_watchdog_start(const char *mountpoint, int *keep_fd);
+int gfuse_watchdog_start(const char *mountpoint);
 /*
  * Called by a worker serving a request whose payload lies in its request buffer: the buffer is
  * the caller's from now on, unchanged until gfuse_loop_release_buf(the returned handle), and

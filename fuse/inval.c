@@ -43,6 +43,7 @@
 
 #include "core/bug.h"
 #include "core/log.h"
+#include "core/poll.h"
 #include "fuse/inval_queue.h"
 
 #define INVAL_WAIT_MAX_S 2
@@ -82,28 +83,21 @@ static void inval_send(struct gfuse_inval *iv, const struct inval_item *it)
 	}
 }
 
-/* When a wait that starts now gives up (CLOCK_REALTIME, as pthread_cond_timedwait wants). */
-static void inval_deadline(struct timespec *ts)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += INVAL_WAIT_MAX_S;
-}
+#define INVAL_WAIT_MAX_NS ((uint64_t)INVAL_WAIT_MAX_S * 1000000000u)
 
 static bool inval_after_ready(const struct gfuse_inval *iv, const struct gfuse_inval_after *a,
-			      const struct timespec *now)
+			      uint64_t now_ns)
 {
-	return a->seq <= iv->done_seq || iv->stop || now->tv_sec > a->deadline.tv_sec ||
-	       (now->tv_sec == a->deadline.tv_sec && now->tv_nsec >= a->deadline.tv_nsec);
+	return a->seq <= iv->done_seq || iv->stop || now_ns >= a->deadline_ns;
 }
 
 /* Under the lock: unlink the deferred calls that may run now, in order. */
 static struct gfuse_inval_after *inval_take_after(struct gfuse_inval *iv)
 {
 	struct gfuse_inval_after *ready = NULL, **tail = &ready;
-	struct timespec now;
+	uint64_t now_ns = gfs_now_ns();
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	while (iv->after_head && inval_after_ready(iv, iv->after_head, &now)) {
+	while (iv->after_head && inval_after_ready(iv, iv->after_head, now_ns)) {
 		struct gfuse_inval_after *a = iv->after_head;
 
 		iv->after_head = a->next;
@@ -168,8 +162,11 @@ static void *inval_after_thread(void *arg)
 			pthread_mutex_lock(&iv->lock);
 		} else if (iv->after_head) {
 			/* The notifier broadcasts done_cond after every range it sent. */
-			pthread_cond_timedwait(&iv->done_cond, &iv->lock,
-					       &iv->after_head->deadline);
+			uint64_t now_ns = gfs_now_ns(), end_ns = iv->after_head->deadline_ns;
+			struct timespec until =
+				gfs_deadline_after(end_ns > now_ns ? end_ns - now_ns : 0);
+
+			pthread_cond_timedwait(&iv->done_cond, &iv->lock, &until);
 		} else if (iv->stop) {
 			break;
 		} else {
@@ -214,7 +211,8 @@ int gfuse_inval_start(struct gfuse *gf)
 	pthread_mutex_init(&iv->lock, NULL);
 	pthread_cond_init(&iv->work, NULL);
 	pthread_cond_init(&iv->after_work, NULL);
-	pthread_cond_init(&iv->done_cond, NULL);
+	gfs_cond_init_monotonic(
+		&iv->done_cond); /* the bounded waits: a clock set back is no matter */
 	ret = pthread_create(&iv->thread, NULL, inval_thread, iv);
 	iv->started = ret == 0;
 	if (!ret)
@@ -291,7 +289,7 @@ void gfuse_inval_wait_queued(struct gfuse *gf)
 	 * whose FUSE_READ needs a free thread, the wait ends and the request replies; the kernel
 	 * still gets the invalidation a moment later. Never a deadlock, at worst a late drop.
 	 */
-	inval_deadline(&until);
+	until = gfs_deadline_after(INVAL_WAIT_MAX_NS);
 	while (iv->done_seq < queued && !iv->stop)
 		if (pthread_cond_timedwait(&iv->done_cond, &iv->lock, &until) == ETIMEDOUT)
 			break;
@@ -309,7 +307,7 @@ void gfuse_inval_after(struct gfuse *gf, struct gfuse_inval_after *a,
 		pthread_mutex_lock(&iv->lock);
 		if (iv->done_seq < iv->next_seq) {
 			a->seq = iv->next_seq;
-			inval_deadline(&a->deadline);
+			a->deadline_ns = gfs_now_ns() + INVAL_WAIT_MAX_NS;
 			atomic_fetch_add_explicit(&iv->deferred, 1, memory_order_relaxed);
 			*iv->after_tail = a;
 			iv->after_tail = &a->next;
