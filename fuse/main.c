@@ -241,7 +241,7 @@ static int gfuse_syncfs_source(struct gfuse_opts *o, int *loop_fd)
 /* Serve until unmounted or signalled; the exit status. */
 static int gfuse_serve(struct gfuse *gf, const char *argv0, int *notify_fd, sigset_t *sigs)
 {
-	int ret, loop_fd = -1, watchdog_fd, status = 1;
+	int ret, loop_fd = -1, status = 1;
 
 	if (gf->opts->syncfs && gfuse_syncfs_source(gf->opts, &loop_fd))
 		return 1;
@@ -254,8 +254,7 @@ static int gfuse_serve(struct gfuse *gf, const char *argv0, int *notify_fd, sigs
 	loop_fd = -1;
 	if (ret)
 		goto out_signals;
-	/* Its descriptor stays open until the process is gone: that is what it watches. */
-	gfuse_watchdog_start(gf->opts->mountpoint, &watchdog_fd);
+	gfuse_watchdog_start(gf->opts->mountpoint);
 	if (gfuse_inval_start(gf))
 		goto out_unmount;
 	gfuse_release_parent(notify_fd, 0, gf->opts->pi_report == GFUSE_PI_REPORT_STDERR);

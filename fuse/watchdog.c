@@ -173,14 +173,16 @@ static _Noreturn void watchdog_run(const struct watchdog *w)
 	_exit(0);
 }
 
-int gfuse_watchdog_start(const char *mountpoint, int *keep_fd)
+/* The daemon's end of the pipe: never closed, so it hangs up exactly when the daemon is gone. */
+static int watchdog_pipe_wr = -1;
+
+int gfuse_watchdog_start(const char *mountpoint)
 {
 	struct watchdog w = {.daemon = getpid()};
 	unsigned long id;
 	int fds[2], ret;
 	pid_t pid;
 
-	*keep_fd = -1;
 	if (geteuid() != 0)
 		return 0; /* only root may abort a connection */
 	ret = conn_id_of(mountpoint, &id);
@@ -209,6 +211,6 @@ int gfuse_watchdog_start(const char *mountpoint, int *keep_fd)
 		gfs_info("%s: no watchdog: fork: %s", mountpoint, strerror(-ret));
 		return ret;
 	}
-	*keep_fd = fds[1]; /* open until the daemon is gone: then the pipe hangs up */
+	watchdog_pipe_wr = fds[1];
 	return 0;
 }
