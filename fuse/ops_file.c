@@ -238,37 +238,15 @@ void gfuse_direct_drain(struct gfuse *gf)
 		usleep(1000);
 }
 
-/*
- * A direct read served by its worker, answered from the bounce slot it was verified in
- * (dio_read_lend): the kernel copies the reply into the reader's pages straight from there,
- * one copy fewer. False, having done nothing, when the read is larger than a slot (an NVMe
- * namespace with a small max transfer): then it is read into a buffer.
- */
-static bool gfuse_read_lent(struct gfuse *gf, fuse_req_t req, struct gfuse_file *gfile, size_t size,
-			    off_t off)
-{
-	struct dio_lend lend;
-	ssize_t ret = dio_read_lend(gfile->file, size, (uint64_t)off, &lend);
-
-	if (ret == -E2BIG)
-		return false;
-	atomic_fetch_sub(&gf->direct_reads, 1);
-	if (ret < 0) {
-		fuse_reply_err(req, (int)-ret);
-		return true;
-	}
-	fuse_reply_buf(req, lend.data, (size_t)ret);
-	dio_lend_release(&lend);
-	return true;
-}
-
 static void gfuse_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	struct gfuse *gf = gfuse_from_req(req);
 	struct gfuse_file *gfile = gfuse_file_of(fi);
-	char *buf;
-	ssize_t ret;
+	struct dio_lend lend = {.data = NULL};
+	char *buf = NULL;
+	const void *data;
+	ssize_t ret = -E2BIG;
 
 	/*
 	 * A lone direct read (the reader waits for each, QD 1) is served by its worker, whose
@@ -280,17 +258,27 @@ static void gfuse_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		gfuse_read_async(gf, req, gfile, size, off);
 		return;
 	}
-	/* The worker's own direct read replies from the bounce it was verified in: no copy. */
-	if (gfile->direct && gfuse_read_lent(gf, req, gfile, size, off))
-		return;
-	buf = malloc(size ? size : 1);
-	ret = buf ? gfs_read(gfile->file, buf, size, (uint64_t)off) : -ENOMEM;
+	/*
+	 * The worker's direct read replies from the bounce slot it was verified in
+	 * (dio_read_lend): the kernel copies it into the reader's pages straight from there. A
+	 * read larger than a slot (an NVMe namespace with a small max transfer), and any buffered
+	 * read, is read into a buffer of ours.
+	 */
+	if (gfile->direct)
+		ret = dio_read_lend(gfile->file, size, (uint64_t)off, &lend);
+	if (ret == -E2BIG) {
+		buf = malloc(size ? size : 1);
+		ret = buf ? gfs_read(gfile->file, buf, size, (uint64_t)off) : -ENOMEM;
+	}
+	data = lend.data ? lend.data : buf;
 	if (gfile->direct)
 		atomic_fetch_sub(&gf->direct_reads, 1);
 	if (ret < 0)
 		fuse_reply_err(req, (int)-ret);
 	else
-		fuse_reply_buf(req, buf, (size_t)ret);
+		fuse_reply_buf(req, data, (size_t)ret);
+	if (lend.data)
+		dio_lend_release(&lend);
 	free(buf);
 }
 
