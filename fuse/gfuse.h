@@ -154,6 +154,8 @@ int gfuse_loop(struct gfuse *gf, const sigset_t *sigs);
  * -errno, logged, when none could be started.
  */
 int gfuse_watchdog_start(const char *mountpoint);
+/* A clean shutdown, before the unmount: the watchdog exits without touching the connection. */
+void gfuse_watchdog_stop(void);
 /*
  * Called by a worker serving a request whose payload lies in its request buffer: the buffer is
  * the caller's from now on, unchanged until gfuse_loop_release_buf(the returned handle), and

@@ -268,6 +268,7 @@ static int gfuse_serve(struct gfuse *gf, const char *argv0, int *notify_fd, sigs
 	status = ret < 0 ? 1 : 0;
 	gfuse_inval_stop(gf);
 out_unmount:
+	gfuse_watchdog_stop();
 	fuse_session_unmount(gf->se);
 out_signals:
 	fuse_remove_signal_handlers(gf->se);

@@ -18,7 +18,13 @@
  * died: if the connection still exists, the watchdog writes 1 to
  * /sys/fs/fuse/connections/ID/abort, which fails every request with ENOTCONN and releases the
  * pages, so the daemon can finish dying. After an unmount the connection is gone and the
- * watchdog just exits. Only root may abort a connection: for other users there is no watchdog.
+ * watchdog just exits.
+ *
+ * Connection IDs are reused: a mount made right after ours ended may get the same one. So the
+ * watchdog aborts only while the daemon still holds the pipe open (it is exiting but stuck, and
+ * its mount cannot have gone), and a daemon that shuts down cleanly tells it to stand down
+ * before it unmounts (gfuse_watchdog_stop). Only root may abort a connection: for other users there
+ * is no watchdog.
  *
  * The child of a multithreaded process may only make async-signal-safe calls: everything it
  * needs (paths, the pipe) is prepared before fork().
@@ -162,19 +168,34 @@ static _Noreturn void watchdog_run(const struct watchdog *w)
 		int n = poll(&pfd, 1, 1000);
 
 		if (n < 0 && errno != EINTR)
-			break;
-		if ((n > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLIN))) || daemon_exiting(w))
-			break;
+			_exit(1);
+		/*
+		 * A byte: the daemon is shutting down cleanly. End of file: it is gone whole,
+		 * /dev/fuse closed, so the kernel aborted the connection itself. Either way the
+		 * connection ID may soon name another mount: never touch it again.
+		 */
+		if (n > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLIN)))
+			_exit(0);
 		if (access(w->conn_dir, F_OK))
 			_exit(0); /* unmounted */
+		/* Exiting while the pipe is still open: a thread is stuck; its mount is still ours.
+		 */
+		if (daemon_exiting(w))
+			break;
 	}
-	if (access(w->conn_dir, F_OK) == 0)
-		abort_conn(w);
+	abort_conn(w);
 	_exit(0);
 }
 
 /* The daemon's end of the pipe: never closed, so it hangs up exactly when the daemon is gone. */
 static int watchdog_pipe_wr = -1;
+
+void gfuse_watchdog_stop(void)
+{
+	if (watchdog_pipe_wr >= 0 && write(watchdog_pipe_wr, "", 1) < 0) {
+		/* a watchdog already gone: nothing to tell */
+	}
+}
 
 int gfuse_watchdog_start(const char *mountpoint)
 {

@@ -4,7 +4,7 @@
 # hang them. Without the watchdog (fuse/watchdog.c) the notifier could be left inside the
 # kernel waiting for a page that a readahead holds until the dead daemon answers it: the
 # process never exits, /dev/fuse stays open, and everything touching the mount hangs. Also: a
-# clean unmount leaves no watchdog behind.
+# clean unmount leaves no watchdog behind, and none touches the next mount's connection.
 BUILD=$1
 source "$(dirname "$0")/lib.sh"
 command -v fio >/dev/null || fail "fio missing"
@@ -64,5 +64,16 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 pgrep -f "guardfs ${IMG} " >/dev/null && fail "a watchdog outlived its unmounted daemon"
+# Connection IDs are reused: a mount made right after a clean unmount often gets the one its
+# predecessor had. The old daemons' watchdogs (they wake at least once a second) must leave it
+# alone.
+for _ in 1 2 3 4 5; do
+	fuse_mount
+	fuse_umount
+done
+fuse_mount
+sleep 2
+echo after >"${MNT}/after" || fail "a watchdog aborted the next mount's connection"
+fuse_umount
 "${FSCK}" -n "${IMG}" >/dev/null || fail "fsck.guardfs -n after the kills"
 echo PASS
