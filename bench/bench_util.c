@@ -10,7 +10,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
+#include <unistd.h>
 
 double bench_now(void)
 {
@@ -157,4 +160,52 @@ void *bench_huge_alloc(size_t bytes, size_t spare_bytes)
 	p = mmap(NULL, (bytes + page - 1) / page * page, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
+}
+
+bool bench_disk_find(struct bench_disk *d, const char *file)
+{
+	struct stat st;
+
+	d->stat_path[0] = 0;
+	if (stat(file, &st))
+		return false;
+	snprintf(d->stat_path, sizeof(d->stat_path), "/sys/dev/block/%u:%u/stat", major(st.st_dev),
+		 minor(st.st_dev));
+	if (access(d->stat_path, R_OK) == 0)
+		return true;
+	d->stat_path[0] = 0; /* tmpfs, overlay, ...: no block device to ask */
+	return false;
+}
+
+/*
+ * The stat file's fields (Documentation/block/stat.rst): 1 read I/Os, 3 read sectors, 5 write
+ * I/Os, 7 write sectors, 11 time_in_queue (ms, summed over the requests in flight).
+ */
+void bench_disk_sample(const struct bench_disk *d, struct bench_disk_sample *s)
+{
+	unsigned long long v[11] = {0};
+	FILE *f = d->stat_path[0] ? fopen(d->stat_path, "r") : NULL;
+
+	*s = (struct bench_disk_sample){.when = bench_now()};
+	if (!f)
+		return;
+	for (int i = 0; i < 11; i++)
+		if (fscanf(f, "%llu", &v[i]) != 1)
+			break;
+	fclose(f);
+	s->ios = v[0] + v[4];
+	s->sectors = v[2] + v[6];
+	s->queue_ms = v[10];
+}
+
+struct bench_disk_delta bench_disk_delta(const struct bench_disk_sample *a,
+					 const struct bench_disk_sample *b)
+{
+	double ios = (double)(b->ios - a->ios), secs = b->when - a->when;
+
+	return (struct bench_disk_delta){
+		.ios = ios,
+		.kib_per_req = ios > 0 ? (double)(b->sectors - a->sectors) / 2 / ios : 0,
+		.avg_depth = secs > 0 ? (double)(b->queue_ms - a->queue_ms) / 1e3 / secs : 0,
+	};
 }

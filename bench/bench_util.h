@@ -63,4 +63,32 @@ void *bench_huge_alloc(size_t bytes, size_t spare_bytes);
 /* Whether the hugetlb pool could hold bytes (fio's --iomem=shmhuge buffer). */
 bool bench_huge_room(size_t bytes);
 
+/*
+ * The block device a file lives on, as the kernel counts it (/sys/dev/block/MAJ:MIN/stat).
+ * Two samples give what the device did between them: requests completed, their size, and how
+ * many requests were inside the device on average. If an engine kept its queue depth there and
+ * still ran slower, the device (on a VM: the host) answered it more slowly.
+ */
+struct bench_disk {
+	char stat_path[64]; /* empty when the file is not on a block device */
+};
+
+struct bench_disk_sample {
+	double when;				   /* bench_now() */
+	unsigned long long ios, sectors, queue_ms; /* reads + writes; time_in_queue */
+};
+
+/* What the device did between two samples. */
+struct bench_disk_delta {
+	double ios;	    /* requests completed */
+	double kib_per_req; /* their mean size */
+	double avg_depth;   /* mean requests inside the device */
+};
+
+/* Find the device under file; false (and later samples read as zero) when there is none. */
+bool bench_disk_find(struct bench_disk *d, const char *file);
+void bench_disk_sample(const struct bench_disk *d, struct bench_disk_sample *s);
+struct bench_disk_delta bench_disk_delta(const struct bench_disk_sample *a,
+					 const struct bench_disk_sample *b);
+
 #endif /* GUARDFS_BENCH_UTIL_H */

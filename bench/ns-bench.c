@@ -30,7 +30,8 @@
  *
  * Usage: ns-bench [-f FILE] [-s GiB] [-t SECONDS_PER_ROUND] [-r ROUNDS] [-c CASE] [-k] [-p] [-v]
  * (-c runs the cases whose name contains CASE; -k keeps the file; -p uses ordinary pages even
- * where huge ones are available; -v prints every round, with each side's CPU time per I/O)
+ * where huge ones are available; -v prints every round: each side's CPU time per I/O, and what
+ * the block device under the image did meanwhile)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -96,7 +97,8 @@ struct bench {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	struct slot slots[MAX_QD];
-	bool huge_mem; /* slots (and fio's buffers) in hugetlb pages */
+	bool huge_mem;		/* slots (and fio's buffers) in hugetlb pages */
+	struct bench_disk disk; /* the device under the image, for -v */
 };
 
 static uint64_t xorshift(uint64_t *s)
@@ -292,7 +294,8 @@ static int bench_prefill(struct bench *b)
 struct result {
 	double bw; /* bytes per second */
 	double iops;
-	double cpu_us; /* CPU time per I/O: ours from getrusage, fio's usr + sys */
+	double cpu_us;		      /* CPU time per I/O: ours from getrusage, fio's usr + sys */
+	struct bench_disk_delta disk; /* what the device under the image did meanwhile */
 };
 
 static bool verbose; /* -v: every round's figures on stderr */
@@ -308,22 +311,48 @@ static bool verbose; /* -v: every round's figures on stderr */
 static double run_ours(struct bench *b, const struct bench_case *c, double seconds,
 		       struct result *o)
 {
-	double iops, cpu_us;
+	struct bench_disk_sample before, after;
+	double iops, cpu_us, bw;
 
 	bench_ours(b, c, WARM_UP_S, &iops, &cpu_us);
-	return bench_ours(b, c, seconds, &o->iops, &o->cpu_us);
+	bench_disk_sample(&b->disk, &before);
+	bw = bench_ours(b, c, seconds, &o->iops, &o->cpu_us);
+	bench_disk_sample(&b->disk, &after);
+	o->disk = bench_disk_delta(&before, &after);
+	return bw;
 }
 
 static double run_fio(struct bench *b, const char *file, const struct bench_case *c, double seconds,
 		      struct result *f)
 {
-	double iops, cpu_us;
+	struct bench_disk_sample before, after;
+	double iops, cpu_us, bw;
 
 	bench_fio(file, b->nlb * LBA, c, b->huge_mem, WARM_UP_S, &iops, &cpu_us);
-	return bench_fio(file, b->nlb * LBA, c, b->huge_mem, seconds, &f->iops, &f->cpu_us);
+	bench_disk_sample(&b->disk, &before);
+	bw = bench_fio(file, b->nlb * LBA, c, b->huge_mem, seconds, &f->iops, &f->cpu_us);
+	bench_disk_sample(&b->disk, &after);
+	f->disk = bench_disk_delta(&before, &after);
+	return bw;
 }
 
-/* Each field's median over n results. */
+/*
+ * -v: one side's round. The device columns say whether a slow round was the engine's doing
+ * (fewer requests kept in the device) or the device's (as many in it, each answered later);
+ * fio's runs include its start-up, so its depth reads a little low.
+ */
+static void print_round(const char *who, const struct result *r)
+{
+	fprintf(stderr, "    %-4s %8.1f MiB/s %6.1f us CPU per I/O", who, r->bw / (1 << 20),
+		r->cpu_us);
+	if (r->disk.ios > 0)
+		fprintf(stderr, "; device: %.1f requests in it, %.0f KiB each, %.2f ms each",
+			r->disk.avg_depth, r->disk.kib_per_req,
+			r->disk.avg_depth / (r->iops > 0 ? r->iops : 1) * 1e3);
+	fputc('\n', stderr);
+}
+
+/* Each figure's median over n results (the device's figures are shown per round only). */
 static struct result median_result(const struct result *v, int n)
 {
 	double bw[MAX_ROUNDS], iops[MAX_ROUNDS], cpu_us[MAX_ROUNDS];
@@ -333,7 +362,9 @@ static struct result median_result(const struct result *v, int n)
 		iops[i] = v[i].iops;
 		cpu_us[i] = v[i].cpu_us;
 	}
-	return (struct result){bench_median(bw, n), bench_median(iops, n), bench_median(cpu_us, n)};
+	return (struct result){.bw = bench_median(bw, n),
+			       .iops = bench_median(iops, n),
+			       .cpu_us = bench_median(cpu_us, n)};
 }
 
 /*
@@ -361,12 +392,11 @@ static int run_case(struct bench *b, const char *file, const struct bench_case *
 			return -1;
 		}
 		ratios[r] = o[r].bw / f[r].bw;
-		if (verbose)
-			fprintf(stderr,
-				"  %s round %d: ours %.1f MiB/s (%.1f us CPU per I/O), fio %.1f "
-				"MiB/s (%.1f us), %.2f\n",
-				c->name, r + 1, o[r].bw / (1 << 20), o[r].cpu_us,
-				f[r].bw / (1 << 20), f[r].cpu_us, ratios[r]);
+		if (verbose) {
+			fprintf(stderr, "  %s round %d: ratio %.2f\n", c->name, r + 1, ratios[r]);
+			print_round("ours", &o[r]);
+			print_round("fio", &f[r]);
+		}
 	}
 	*ratio = bench_median(ratios, rounds);
 	*ours = median_result(o, rounds);
@@ -487,6 +517,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ns-bench: set-up failed\n");
 		return 1;
 	}
+	bench_disk_find(&b.disk, a.file);
 	printf("ns-bench: %s, %llu blocks of 4096+8 (PI type 1), median of %d rounds of %.0f s per "
 	       "case and engine\n",
 	       a.file, (unsigned long long)b.nlb, a.rounds, a.seconds);
