@@ -6,7 +6,8 @@
  * PI is generated over a bounce copy that nobody else can change (the caller's memory may
  * still be written while the device reads it), and verified in a bounce before anything
  * reaches the caller; the pool bounds that memory. Both regions are anonymous mappings made at
- * mount, so untouched slots cost address space only. A submitter that finds no free slot
+ * mount, in huge pages where the system has them (core/hugemem.h says why), so untouched slots
+ * cost address space only. A submitter that finds no free slot
  * waits: slots come back when pieces complete (on completion threads, which never wait here),
  * and a request submits its pieces one by one, so every slot held belongs to a piece in flight
  * and the wait always ends. A lent read (dio_read_lend) is the one exception: it takes its one
@@ -18,40 +19,10 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "core/bug.h"
 #include "core/dio_internal.h"
-
-#define DIO_POOL_HUGE (2u << 20)
-
-/*
- * An anonymous region of @bytes starting on a 2 MiB boundary, with transparent huge pages
- * asked for: a 1 MiB slot then lies in one physically contiguous page, so the device command
- * carries one data segment instead of up to 256 (fewer PRP/SG entries for a controller, one
- * descriptor for a virtio disk instead of hundreds: 1 MiB reads ran at 1.5 GB/s from 4 KiB
- * pages and 3 GB/s from huge ones on this VM). Where THP is off, the advice fails and the
- * region keeps small pages: nothing else depends on it. A region smaller than a huge page (the
- * metadata of 32 slots is 64 KiB for 4096+8) could not get one and is mapped as it is.
- */
-static void *dio_pool_map(size_t bytes)
-{
-	size_t len = bytes < DIO_POOL_HUGE ? bytes : bytes + DIO_POOL_HUGE;
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *start;
-
-	if (p == MAP_FAILED)
-		return NULL;
-	if (bytes < DIO_POOL_HUGE)
-		return p;
-	start = (char *)(((uintptr_t)p + DIO_POOL_HUGE - 1) & ~(uintptr_t)(DIO_POOL_HUGE - 1));
-	if (start > p)
-		munmap(p, (size_t)(start - p));
-	if (p + len > start + bytes)
-		munmap(start + bytes, (size_t)(p + len - (start + bytes)));
-	madvise(start, bytes, MADV_HUGEPAGE);
-	return start;
-}
+#include "core/hugemem.h"
 
 int dio_pool_init(struct dio_pool *pool, unsigned nr_slots, size_t slot_bytes, size_t md_slot_bytes)
 {
@@ -63,12 +34,12 @@ int dio_pool_init(struct dio_pool *pool, unsigned nr_slots, size_t slot_bytes, s
 	pool->free_stack = calloc(nr_slots, sizeof(*pool->free_stack));
 	if (!pool->free_stack)
 		return -ENOMEM;
-	pool->data_region = dio_pool_map(nr_slots * slot_bytes);
+	pool->data_region = gfs_huge_alloc(nr_slots * slot_bytes);
 	if (!pool->data_region)
 		goto out_free;
 	pool->md_region = NULL;
 	if (md_slot_bytes) {
-		pool->md_region = dio_pool_map(nr_slots * md_slot_bytes);
+		pool->md_region = gfs_huge_alloc(nr_slots * md_slot_bytes);
 		if (!pool->md_region)
 			goto out_unmap;
 	}
@@ -79,7 +50,7 @@ int dio_pool_init(struct dio_pool *pool, unsigned nr_slots, size_t slot_bytes, s
 	return 0;
 
 out_unmap:
-	munmap(pool->data_region, nr_slots * slot_bytes);
+	gfs_huge_free(pool->data_region, nr_slots * slot_bytes);
 out_free:
 	free(pool->free_stack);
 	return -ENOMEM;
@@ -89,8 +60,8 @@ void dio_pool_destroy(struct dio_pool *pool)
 {
 	GFS_BUG_ON(pool->nr_free != pool->nr_slots);
 	if (pool->md_region)
-		munmap(pool->md_region, pool->nr_slots * pool->md_slot_bytes);
-	munmap(pool->data_region, pool->nr_slots * pool->slot_bytes);
+		gfs_huge_free(pool->md_region, pool->nr_slots * pool->md_slot_bytes);
+	gfs_huge_free(pool->data_region, pool->nr_slots * pool->slot_bytes);
 	free(pool->free_stack);
 	pthread_cond_destroy(&pool->freed);
 	pthread_mutex_destroy(&pool->lock);

@@ -33,11 +33,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/bug.h"
+#include "core/hugemem.h"
 #include "core/log.h"
 
 struct loop_state {
@@ -120,12 +120,12 @@ static int loop_serve(struct gfuse *gf, struct fuse_buf *buf)
 /*
  * A worker's request buffer. A FUSE_WRITE's payload follows two headers, so the buffer starts
  * that many bytes before a page boundary: the payload is then page aligned and can go to the
- * device as it is. The region is a 2 MiB block advised for transparent huge pages, so that a
- * 1 MiB payload lies in one huge page, one segment for the device (dio_bounce.c says why that
- * matters). libfuse reads a request into buf->mem when it is set (3.14 reads at most its
- * bufsize, 256 pages + 4 KiB, which fits), and allocates a buffer of its own only when not.
+ * device as it is. The region is one huge page (core/hugemem.h), so that a 1 MiB payload is
+ * one segment for the device. libfuse reads a request into buf->mem when it is set (3.14 reads
+ * at most its bufsize, 256 pages + 4 KiB, which fits), and allocates a buffer of its own only
+ * when not.
  */
-#define LOOP_REGION_BYTES (2u << 20)
+#define LOOP_REGION_BYTES GFS_HUGE_PAGE
 #define LOOP_WRITE_HDR	  (sizeof(struct fuse_in_header) + sizeof(struct fuse_write_in))
 
 struct loop_buf {
@@ -153,12 +153,12 @@ static struct {
 
 static void *loop_region_new(void)
 {
-	void *region;
+	return gfs_huge_alloc(LOOP_REGION_BYTES);
+}
 
-	if (posix_memalign(&region, LOOP_REGION_BYTES, LOOP_REGION_BYTES))
-		return NULL;
-	madvise(region, LOOP_REGION_BYTES, MADV_HUGEPAGE);
-	return region;
+static void loop_region_free(void *region)
+{
+	gfs_huge_free(region, LOOP_REGION_BYTES);
 }
 
 static void loop_buf_set(struct loop_buf *b, void *region)
@@ -183,7 +183,7 @@ static void loop_buf_free(void *arg)
 
 	if (b->fb.mem && !b->region)
 		free(b->fb.mem);
-	free(b->region);
+	loop_region_free(b->region);
 	loop_cur = NULL;
 }
 
@@ -218,7 +218,7 @@ void gfuse_loop_release_buf(void *held)
 		held = NULL;
 	}
 	pthread_mutex_unlock(&loop_spare.lock);
-	free(held);
+	loop_region_free(held);
 }
 
 /* The loop ended: free the spare regions, and from now on each one that comes back. */
@@ -227,7 +227,7 @@ static void loop_spare_close(void)
 	pthread_mutex_lock(&loop_spare.lock);
 	loop_spare.closed = true;
 	while (loop_spare.nr_free)
-		free(loop_spare.free[--loop_spare.nr_free]);
+		loop_region_free(loop_spare.free[--loop_spare.nr_free]);
 	pthread_mutex_unlock(&loop_spare.lock);
 }
 
