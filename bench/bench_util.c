@@ -207,5 +207,6 @@ struct bench_disk_delta bench_disk_delta(const struct bench_disk_sample *a,
 		.ios = ios,
 		.kib_per_req = ios > 0 ? (double)(b->sectors - a->sectors) / 2 / ios : 0,
 		.avg_depth = secs > 0 ? (double)(b->queue_ms - a->queue_ms) / 1e3 / secs : 0,
+		.ms_per_req = ios > 0 ? (double)(b->queue_ms - a->queue_ms) / ios : 0,
 	};
 }

@@ -83,6 +83,7 @@ struct bench_disk_delta {
 	double ios;	    /* requests completed */
 	double kib_per_req; /* their mean size */
 	double avg_depth;   /* mean requests inside the device */
+	double ms_per_req;  /* mean time a request spent inside it */
 };
 
 /* Find the device under file; false (and later samples read as zero) when there is none. */

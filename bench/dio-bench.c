@@ -37,8 +37,10 @@
  * side had.
  *
  * Usage: dio-bench [-d DIR] [-m MiB] [-t SECONDS_PER_ROUND] [-r ROUNDS] [-c CASE] [-T] [-b] [-p]
+ *                  [-v]
  * (-c runs only the cases whose name contains CASE; -T: QD 16 as 16 threads; -b: copies through
- * the bounce both ways; -p: ordinary pages even where huge ones are available)
+ * the bounce both ways; -p: ordinary pages even where huge ones are available; -v: every round
+ * on stderr, with what the block device under the files did in it)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -354,6 +356,32 @@ static int raw_setup(char *path, size_t size, const char *dir, uint64_t file_byt
 	return ret;
 }
 
+/* The device under the files, for -v (bench_util.h). */
+static struct bench_disk disk;
+static bool verbose;
+
+/*
+ * -v: one round of a case, each side's MB/s and what the device did during it. A side that
+ * kept as many requests in the device and was answered later was slowed by the device, not by
+ * its own engine. fio's figures include its start-up.
+ */
+static void print_round(const struct bench_case *bc, int r, const double got[3],
+			const struct bench_disk_delta dev[3])
+{
+	static const char *const side[3] = {"PI", "no PI", "fio"};
+
+	fprintf(stderr, "  %s round %d: PI/noPI %.2f, PI/fio %.2f\n", bc->name, r + 1,
+		got[0] / got[1], got[0] / got[2]);
+	for (int i = 0; i < 3; i++) {
+		fprintf(stderr, "    %-5s %8.1f MB/s", side[i], got[i] / 1e6);
+		if (dev[i].ios > 0)
+			fprintf(stderr,
+				"; device: %.1f requests in it, %.0f KiB each, %.3f ms each",
+				dev[i].avg_depth, dev[i].kib_per_req, dev[i].ms_per_req);
+		fputc('\n', stderr);
+	}
+}
+
 /*
  * One case: rounds of (PI, no PI, fio) back to back, the order rotating each round. Each
  * side's throughput is its best round; each ratio is the median of the per-round ratios, so
@@ -367,19 +395,26 @@ static int run_case(struct config *cfg, const char *raw, const struct bench_case
 	double best[3] = {0}, pn[64], pf[64], m_pn, m_pf;
 
 	for (int r = 0; r < rounds && r < 64; r++) {
+		struct bench_disk_delta dev[3];
 		double got[3];
 
 		for (int j = 0; j < 3; j++) {
 			int i = (j + r) % 3;
+			struct bench_disk_sample before, after;
 
+			bench_disk_sample(&disk, &before);
 			got[i] = i < 2 ? run_core(&cfg[i], bc, file_bytes, seconds, bufs)
 				       : run_fio(raw, bc, file_bytes, seconds);
+			bench_disk_sample(&disk, &after);
 			if (got[i] <= 0)
 				return -EIO;
+			dev[i] = bench_disk_delta(&before, &after);
 			best[i] = bench_max(best[i], got[i]);
 		}
 		pn[r] = got[0] / got[1];
 		pf[r] = got[0] / got[2];
+		if (verbose)
+			print_round(bc, r, got, dev);
 	}
 	m_pn = bench_median(pn, rounds < 64 ? rounds : 64);
 	m_pf = bench_median(pf, rounds < 64 ? rounds : 64);
@@ -459,7 +494,7 @@ int main(int argc, char **argv)
 	int rounds = 5, opt, ret = 0;
 	bool small_pages = false;
 
-	while ((opt = getopt(argc, argv, "d:m:t:r:c:Tbp")) != -1) {
+	while ((opt = getopt(argc, argv, "d:m:t:r:c:Tbpv")) != -1) {
 		if (opt == 'd')
 			dir = optarg;
 		else if (opt == 'm')
@@ -476,10 +511,12 @@ int main(int argc, char **argv)
 			bounce_copies = true;
 		else if (opt == 'p')
 			small_pages = true;
+		else if (opt == 'v')
+			verbose = true;
 		else {
 			fprintf(stderr,
 				"usage: %s [-d DIR] [-m MiB] [-t SECONDS] [-r ROUNDS] [-c CASE] "
-				"[-T] [-b] [-p]\n",
+				"[-T] [-b] [-p] [-v]\n",
 				argv[0]);
 			return 2;
 		}
@@ -502,6 +539,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dio-bench: setup failed: %s\n", strerror(-ret));
 		goto out;
 	}
+	bench_disk_find(&disk, raw);
 	printf("dio-bench: %llu MiB files in %s, %.1f s per round, %d rounds per case\n",
 	       (unsigned long long)(file_bytes >> 20), dir, seconds, rounds);
 	fio_huge_mem = bufs_huge && bench_huge_room(BUFS_BYTES);

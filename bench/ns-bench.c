@@ -347,8 +347,7 @@ static void print_round(const char *who, const struct result *r)
 		r->cpu_us);
 	if (r->disk.ios > 0)
 		fprintf(stderr, "; device: %.1f requests in it, %.0f KiB each, %.2f ms each",
-			r->disk.avg_depth, r->disk.kib_per_req,
-			r->disk.avg_depth / (r->iops > 0 ? r->iops : 1) * 1e3);
+			r->disk.avg_depth, r->disk.kib_per_req, r->disk.ms_per_req);
 	fputc('\n', stderr);
 }
 
