@@ -149,13 +149,19 @@ bool gfuse_reply_raw(struct gfuse *gf, const struct fuse_in_header *in, const ch
  * in the workers); 0, or the error that stopped the loop. */
 int gfuse_loop(struct gfuse *gf, const sigset_t *sigs);
 /*
- * watchdog.c: fork the process that aborts the FUSE connection of mountpoint if this daemon
- * dies without unmounting (root only; 0 without one for other users). Once per process.
- * -errno, logged, when none could be started.
+ * notifier.c: fork the process that makes the kernel page cache invalidations on a /dev/fuse
+ * descriptor of its own, so that no thread of this daemon waits inside the kernel for a page
+ * (a killed daemon then dies whole and its mount fails requests instead of hanging). Once per
+ * process, after the mount. -errno, logged, when none could be started.
  */
-int gfuse_watchdog_start(const char *mountpoint);
-/* A clean shutdown, before the unmount: the watchdog exits without touching the connection. */
-void gfuse_watchdog_stop(void);
+int gfuse_notifier_start(struct fuse_session *se, const char *mountpoint);
+/*
+ * FUSE_NOTIFY_INVAL_INODE through the notifier: 0 or the kernel's -errno; -ENOSYS when there
+ * is no notifier (the caller then notifies by itself). One caller at a time (inval.c's thread).
+ */
+int gfuse_notifier_inval(uint64_t ino, int64_t off, int64_t len);
+/* A clean shutdown, after the last invalidation: the notifier exits. */
+void gfuse_notifier_stop(void);
 /*
  * Called by a worker serving a request whose payload lies in its request buffer: the buffer is
  * the caller's from now on, unchanged until gfuse_loop_release_buf(the returned handle), and

@@ -3,8 +3,10 @@
  * inval.c - keeping the kernel page cache coherent with the core. When the core invalidates
  * cached data the kernel cannot know about (a direct write, truncate, punch, collapse, insert,
  * copy_file_range), it calls the gfs inval hook; the hook queues the range, and one notifier
- * thread hands it to the kernel with fuse_lowlevel_notify_inval_inode(), one notification for
- * each run of queued ranges of the same inode (inval_queue.h).
+ * thread hands it to the kernel, one notification for each run of queued ranges of the same
+ * inode (inval_queue.h). The thread has the notifier process (notifier.c) make the call, so
+ * that a killed daemon never has a thread left in the kernel's page locks; without one it calls
+ * fuse_lowlevel_notify_inval_inode() itself.
  *
  * Why a thread: the kernel invalidates by locking the page cache pages of the range, and it
  * holds such page locks while it waits for some of our replies (a buffered FUSE_WRITE in
@@ -71,7 +73,10 @@ static void inval_send(struct gfuse_inval *iv, const struct inval_item *it)
 	/* The kernel's length 0 means "to the end"; an offset that does not fit is the same. */
 	int64_t off = it->off > INT64_MAX ? INT64_MAX : (int64_t)it->off;
 	int64_t len = it->len >= (uint64_t)INT64_MAX - it->off ? 0 : (int64_t)it->len;
-	int ret = fuse_lowlevel_notify_inval_inode(iv->gf->se, it->ino, off, len);
+	int ret = gfuse_notifier_inval(it->ino, off, len);
+
+	if (ret == -ENOSYS) /* no notifier process: notify from this thread */
+		ret = fuse_lowlevel_notify_inval_inode(iv->gf->se, it->ino, off, len);
 
 	atomic_fetch_add_explicit(&iv->sent, 1, memory_order_relaxed);
 	/* -ENOENT: the kernel does not hold the inode, so it caches nothing of it. */

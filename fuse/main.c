@@ -254,7 +254,7 @@ static int gfuse_serve(struct gfuse *gf, const char *argv0, int *notify_fd, sigs
 	loop_fd = -1;
 	if (ret)
 		goto out_signals;
-	gfuse_watchdog_start(gf->opts->mountpoint);
+	gfuse_notifier_start(gf->se, gf->opts->mountpoint);
 	if (gfuse_inval_start(gf))
 		goto out_unmount;
 	gfuse_release_parent(notify_fd, 0, gf->opts->pi_report == GFUSE_PI_REPORT_STDERR);
@@ -268,7 +268,7 @@ static int gfuse_serve(struct gfuse *gf, const char *argv0, int *notify_fd, sigs
 	status = ret < 0 ? 1 : 0;
 	gfuse_inval_stop(gf);
 out_unmount:
-	gfuse_watchdog_stop();
+	gfuse_notifier_stop();
 	fuse_session_unmount(gf->se);
 out_signals:
 	fuse_remove_signal_handlers(gf->se);
