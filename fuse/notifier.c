@@ -17,9 +17,10 @@
  * then stays stuck behind it, holding the connection open.
  *
  * The guard, the notifier's parent, is there for that: once the daemon is gone it reads
- * whatever the kernel still queues and fails it with EIO. The readahead ends and the notifier
+ * whatever the kernel still queues and fails it with ENOTCONN, what the mount answers once the
+ * connection is gone (EIO would read as a device error). The readahead ends and the notifier
  * comes back, finds its socket hung up and exits. Then the guard exits too, the connection's
- * last descriptor closes, the kernel aborts it, and the mount answers ENOTCONN.
+ * last descriptor closes, the kernel aborts it, and the mount answers ENOTCONN on its own.
  *
  * Both children share one /dev/fuse descriptor of their own, a clone of the session's
  * (FUSE_DEV_IOC_CLONE); neither holds the daemon's, whose release is what ends the workers'
@@ -172,7 +173,7 @@ static _Noreturn void notifier_run(void)
  */
 static char guard_buf[(1u << 20) + 8192];
 
-/* Fail one queued request with EIO (those that take no answer get none). */
+/* Fail one queued request with ENOTCONN (those that take no answer get none). */
 static void guard_fail_request(void)
 {
 	const struct fuse_in_header *in = (const struct fuse_in_header *)guard_buf;
@@ -184,7 +185,7 @@ static void guard_fail_request(void)
 	if (in->opcode == FUSE_FORGET || in->opcode == FUSE_BATCH_FORGET ||
 	    in->opcode == FUSE_INTERRUPT)
 		return;
-	oh = (struct fuse_out_header){.len = sizeof(oh), .error = -EIO, .unique = in->unique};
+	oh = (struct fuse_out_header){.len = sizeof(oh), .error = -ENOTCONN, .unique = in->unique};
 	if (write(4, &oh, sizeof(oh)) < 0) {
 		/* the request went meanwhile (interrupted): nothing to do */
 	}
