@@ -34,6 +34,9 @@ struct fuse_open_in;
 struct gfuse_inval;
 struct gfuse_names;
 
+/* The largest FUSE_WRITE payload the daemon accepts (conn->max_write). */
+#define GFUSE_MAX_WRITE (1u << 20)
+
 struct gfuse {
 	struct gfs *gfs;
 	struct meta_fs *meta;

@@ -216,8 +216,8 @@ int gfuse_inval_start(struct gfuse *gf)
 	pthread_mutex_init(&iv->lock, NULL);
 	pthread_cond_init(&iv->work, NULL);
 	pthread_cond_init(&iv->after_work, NULL);
-	gfs_cond_init_monotonic(
-		&iv->done_cond); /* the bounded waits: a clock set back is no matter */
+	/* The bounded waits: a clock set back is no matter. */
+	gfs_cond_init_monotonic(&iv->done_cond);
 	ret = pthread_create(&iv->thread, NULL, inval_thread, iv);
 	iv->started = ret == 0;
 	if (!ret)

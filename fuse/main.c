@@ -32,7 +32,6 @@
 #include "core/log.h"
 #include "fuse/notify.h"
 
-#define GFUSE_MAX_WRITE	      (1u << 20)
 #define GFUSE_DEFAULT_THREADS 16
 #define GFUSE_MAX_BACKGROUND  1024
 

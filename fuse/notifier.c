@@ -25,7 +25,7 @@
  * Both children share one /dev/fuse descriptor of their own, a clone of the session's
  * (FUSE_DEV_IOC_CLONE); neither holds the daemon's, whose release is what ends the workers'
  * requests. After a clean shutdown (gfuse_notifier_stop) the guard just exits, before the
- * unmount. (Before this, a root-only watchdog wrote fusectl's abort file.)
+ * unmount.
  *
  * Protocol: the daemon and the notifier share a SOCK_SEQPACKET pair. inval.c's notifier
  * thread, the only caller, sends one struct notifier_msg and reads back the kernel's answer
@@ -41,7 +41,6 @@
 #include <fcntl.h>
 #include <linux/fuse.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -49,10 +48,10 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/poll.h" /* gfs_now_ns, gfs_poll_pause: async-signal-safe */
 
 struct notifier_msg {
 	uint64_t ino;
@@ -75,38 +74,22 @@ static atomic_int notifier_sock = -1;
 #define ANSWER_SPIN_NS 50000u
 #define NEXT_SPIN_NS   100000u
 
-static uint64_t notifier_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe */
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* recv(2) of one message, polling for spin_ns before it blocks; retried on EINTR. */
 static ssize_t notifier_recv(int sock, void *buf, size_t len, uint64_t spin_ns)
 {
-	uint64_t until = notifier_now_ns() + spin_ns;
+	uint64_t until = gfs_now_ns() + spin_ns;
 	ssize_t n;
 
 	do {
 		n = recv(sock, buf, len, MSG_DONTWAIT);
 		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
 			return n;
-		sched_yield(); /* let the other side run on this CPU */
-	} while (notifier_now_ns() < until);
+		gfs_poll_pause(); /* yields: the other side may need this CPU */
+	} while (gfs_now_ns() < until);
 	do
 		n = recv(sock, buf, len, 0);
 	while (n < 0 && errno == EINTR);
 	return n;
-}
-
-/* Make target a copy of fd (dup2 is async-signal-safe). */
-static int move_fd(int fd, int target)
-{
-	if (fd == target)
-		return 0;
-	return dup2(fd, target) < 0 ? -1 : 0;
 }
 
 /*
@@ -118,11 +101,12 @@ static void child_setup(const int *fds, int n)
 {
 	int high[3], null;
 
+	/* Above 9 first, so that no dup2 below overwrites a descriptor still to be moved. */
 	for (int i = 0; i < n; i++)
 		if ((high[i] = fcntl(fds[i], F_DUPFD, 10)) < 0)
 			_exit(1);
 	for (int i = 0; i < n; i++)
-		if (move_fd(high[i], 3 + i))
+		if (dup2(high[i], 3 + i) < 0)
 			_exit(1);
 	close_range(3 + n, ~0u, 0);
 	null = open("/dev/null", O_RDWR);
@@ -168,10 +152,10 @@ static _Noreturn void notifier_run(void)
 }
 
 /*
- * What the guard reads requests into: the largest is a FUSE_WRITE of max_write (1 MiB) and its
- * headers. Static, so that the daemon, which never touches it, pays no memory for it.
+ * What the guard reads requests into: the largest is a FUSE_WRITE of max_write and its headers.
+ * Static, so that the daemon, which never touches it, pays no memory for it.
  */
-static char guard_buf[(1u << 20) + 8192];
+static char guard_buf[GFUSE_MAX_WRITE + 8192];
 
 /* Fail one queued request with ENOTCONN (those that take no answer get none). */
 static void guard_fail_request(void)
