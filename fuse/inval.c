@@ -48,7 +48,8 @@
 #include "core/poll.h"
 #include "fuse/inval_queue.h"
 
-#define INVAL_WAIT_MAX_S 2
+#define INVAL_WAIT_MAX_S  2
+#define INVAL_WAIT_MAX_NS ((uint64_t)INVAL_WAIT_MAX_S * 1000000000u)
 
 struct gfuse_inval {
 	struct gfuse *gf;
@@ -87,8 +88,6 @@ static void inval_send(struct gfuse_inval *iv, const struct inval_item *it)
 			 (unsigned long long)it->len, ret);
 	}
 }
-
-#define INVAL_WAIT_MAX_NS ((uint64_t)INVAL_WAIT_MAX_S * 1000000000u)
 
 static bool inval_after_ready(const struct gfuse_inval *iv, const struct gfuse_inval_after *a,
 			      uint64_t now_ns)
