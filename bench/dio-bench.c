@@ -60,6 +60,7 @@
 
 #define MAX_QD	   16
 #define BUFS_BYTES ((size_t)MAX_QD << 20) /* one 1 MiB buffer per request in flight */
+#define MAX_ROUNDS 64
 
 struct bench_case {
 	const char *name;
@@ -392,9 +393,9 @@ static int run_case(struct config *cfg, const char *raw, const struct bench_case
 		    uint64_t file_bytes, double seconds, int rounds, char *bufs, double *pi_vs_nopi,
 		    double *dio_vs_fio)
 {
-	double best[3] = {0}, pn[64], pf[64], m_pn, m_pf;
+	double best[3] = {0}, pn[MAX_ROUNDS], pf[MAX_ROUNDS], m_pn, m_pf;
 
-	for (int r = 0; r < rounds && r < 64; r++) {
+	for (int r = 0; r < rounds; r++) {
 		struct bench_disk_delta dev[3];
 		double got[3];
 
@@ -416,8 +417,8 @@ static int run_case(struct config *cfg, const char *raw, const struct bench_case
 		if (verbose)
 			print_round(bc, r, got, dev);
 	}
-	m_pn = bench_median(pn, rounds < 64 ? rounds : 64);
-	m_pf = bench_median(pf, rounds < 64 ? rounds : 64);
+	m_pn = bench_median(pn, rounds);
+	m_pf = bench_median(pf, rounds);
 	printf("%-18s %9.1f %9.1f %9.1f %9.0f %9.0f %9.0f %8.2f %8.2f\n", bc->name, best[0] / 1e6,
 	       best[1] / 1e6, best[2] / 1e6, best[0] / bc->bytes, best[1] / bc->bytes,
 	       best[2] / bc->bytes, m_pn, m_pf);
@@ -482,47 +483,77 @@ static void print_thp_held(const struct config cfg[2])
 		       kib >> 10, (unsigned long long)(pool_bytes >> 20));
 }
 
-int main(int argc, char **argv)
-{
-	const char *dir = "/var/tmp";
-	uint64_t file_bytes = 256ull << 20;
-	double seconds = 1.0, pi_vs_nopi = 1e9, dio_vs_fio = 1e9;
-	struct config cfg[2] = {{.name = "PI"}, {.name = "no PI"}};
-	char raw[256], *bufs;
-	bool bufs_huge;
-	const char *only = NULL;
-	int rounds = 5, opt, ret = 0;
-	bool small_pages = false;
+struct bench_args {
+	const char *dir;
+	uint64_t file_bytes;
+	double seconds;
+	int rounds;
+	const char *only; /* -c: the cases whose name contains this */
+	bool small_pages;
+};
 
+static bool case_selected(const struct bench_args *a, const struct bench_case *bc)
+{
+	return !a->only || strstr(bc->name, a->only);
+}
+
+/* 0, or -1 for an unknown option or a value out of range (including a -c that selects none). */
+static int parse_args(int argc, char **argv, struct bench_args *a)
+{
+	bool any = false;
+	int opt;
+
+	*a = (struct bench_args){
+		.dir = "/var/tmp", .file_bytes = 256ull << 20, .seconds = 1.0, .rounds = 5};
 	while ((opt = getopt(argc, argv, "d:m:t:r:c:Tbpv")) != -1) {
 		if (opt == 'd')
-			dir = optarg;
+			a->dir = optarg;
 		else if (opt == 'm')
-			file_bytes = strtoull(optarg, NULL, 0) << 20;
+			a->file_bytes = strtoull(optarg, NULL, 0) << 20;
 		else if (opt == 't')
-			seconds = strtod(optarg, NULL);
+			a->seconds = strtod(optarg, NULL);
 		else if (opt == 'r')
-			rounds = atoi(optarg);
+			a->rounds = atoi(optarg);
 		else if (opt == 'c')
-			only = optarg;
+			a->only = optarg;
 		else if (opt == 'T')
 			qd_threads = true;
 		else if (opt == 'b')
 			bounce_copies = true;
 		else if (opt == 'p')
-			small_pages = true;
+			a->small_pages = true;
 		else if (opt == 'v')
 			verbose = true;
-		else {
-			fprintf(stderr,
-				"usage: %s [-d DIR] [-m MiB] [-t SECONDS] [-r ROUNDS] [-c CASE] "
-				"[-T] [-b] [-p] [-v]\n",
-				argv[0]);
-			return 2;
-		}
+		else
+			return -1;
+	}
+	for (unsigned k = 0; k < NR_CASES; k++)
+		any |= case_selected(a, &cases[k]);
+	if (!any || a->rounds < 1 || a->rounds > MAX_ROUNDS || !(a->seconds > 0))
+		return -1;
+	/* Room for every request of a QD 16 round of 1 MiB reads to read its own MiB. */
+	return a->file_bytes < ((uint64_t)MAX_QD << 20) ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	double pi_vs_nopi = 1e9, dio_vs_fio = 1e9;
+	struct config cfg[2] = {{.name = "PI"}, {.name = "no PI"}};
+	struct bench_args a;
+	char raw[256], *bufs;
+	bool bufs_huge;
+	int ret = 0;
+
+	if (parse_args(argc, argv, &a)) {
+		fprintf(stderr,
+			"usage: %s [-d DIR] [-m MiB] [-t SECONDS] [-r ROUNDS (1-%d)] [-c CASE] "
+			"[-T] "
+			"[-b] [-p] [-v]\n",
+			argv[0], MAX_ROUNDS);
+		return 2;
 	}
 	/* Our buffers in huge pages only if fio's fit beside them: both kinds, or neither. */
-	bufs = small_pages ? NULL : bench_huge_alloc(BUFS_BYTES, BUFS_BYTES);
+	bufs = a.small_pages ? NULL : bench_huge_alloc(BUFS_BYTES, BUFS_BYTES);
 	bufs_huge = bufs != NULL;
 	if (!bufs)
 		bufs = aligned_alloc(4096, BUFS_BYTES);
@@ -532,16 +563,16 @@ int main(int argc, char **argv)
 	}
 	memset(bufs, 0x33, BUFS_BYTES);
 	for (int i = 0; i < 2 && !ret; i++)
-		ret = config_setup(&cfg[i], dir, file_bytes, i == 0);
+		ret = config_setup(&cfg[i], a.dir, a.file_bytes, i == 0);
 	if (!ret)
-		ret = raw_setup(raw, sizeof(raw), dir, file_bytes);
+		ret = raw_setup(raw, sizeof(raw), a.dir, a.file_bytes);
 	if (ret) {
 		fprintf(stderr, "dio-bench: setup failed: %s\n", strerror(-ret));
 		goto out;
 	}
 	bench_disk_find(&disk, raw);
 	printf("dio-bench: %llu MiB files in %s, %.1f s per round, %d rounds per case\n",
-	       (unsigned long long)(file_bytes >> 20), dir, seconds, rounds);
+	       (unsigned long long)(a.file_bytes >> 20), a.dir, a.seconds, a.rounds);
 	fio_huge_mem = bufs_huge && bench_huge_room(BUFS_BYTES);
 	printf("buffers: guardfs's bounce pool asks for transparent huge pages (%s); the bench's "
 	       "are in %s; fio's in %s\n",
@@ -553,8 +584,8 @@ int main(int argc, char **argv)
 	printf("%-18s %9s %9s %9s %9s %9s %9s %8s %8s\n", "case", "PI MB/s", "noPI MB/s",
 	       "fio MB/s", "PI IOPS", "noPI IOPS", "fio IOPS", "PI/noPI", "PI/fio");
 	for (unsigned k = 0; k < NR_CASES && !ret; k++)
-		if (!only || strstr(cases[k].name, only))
-			ret = run_case(cfg, raw, &cases[k], file_bytes, seconds, rounds, bufs,
+		if (case_selected(&a, &cases[k]))
+			ret = run_case(cfg, raw, &cases[k], a.file_bytes, a.seconds, a.rounds, bufs,
 				       &pi_vs_nopi, &dio_vs_fio);
 	print_thp_held(cfg);
 	unlink(raw);

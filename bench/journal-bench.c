@@ -5,6 +5,7 @@
  * against eight threads sharing group commits, a checkpoint of 1,000,000 small records, and
  * journal_open replaying it. Usage: journal-bench [DIR] (default /var/tmp).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -96,10 +97,16 @@ int main(int argc, char **argv)
 	struct sb sb;
 	int fd;
 
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		fprintf(stderr, "usage: %s [DIR]\n", argv[0]);
+		return 2;
+	}
 	snprintf(path, sizeof(path), "%s/journal-bench-XXXXXX", argc > 1 ? argv[1] : "/var/tmp");
 	fd = mkstemp(path);
-	if (fd < 0 || ftruncate(fd, (off_t)(1u << 20) * (4096 + 8)))
-		die("image");
+	if (fd < 0 || ftruncate(fd, (off_t)(1u << 20) * (4096 + 8))) {
+		fprintf(stderr, "journal-bench: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
 	close(fd);
 	if (ns_open(path, &opts, &ns) || sb_format(ns, NULL, &sb) || journal_format(ns, &sb) ||
 	    journal_open(ns, &sb, NULL, NULL, &j))

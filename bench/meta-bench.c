@@ -444,9 +444,17 @@ static void bench_scrub(const char *dir)
 	printf("scrub_vs_seqread_ratio=%.2f\n", t);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const char *dir = getenv("META_BENCH_DIR") ? getenv("META_BENCH_DIR") : "/var/tmp";
+
+	if (argc > 1) {
+		fprintf(stderr,
+			"usage: %s (no arguments; META_BENCH_DIR, META_BENCH_SKIP_META in "
+			"the environment)\n",
+			argv[0]);
+		return 2;
+	}
 
 	gfs_log_set_level(GFS_LOG_WARN);
 	if (!env_u64("META_BENCH_SKIP_META", 0))

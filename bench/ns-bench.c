@@ -308,31 +308,27 @@ static bool verbose; /* -v: every round's figures on stderr */
 #define WARM_UP_S  1.0
 #define MAX_ROUNDS 64
 
-static double run_ours(struct bench *b, const struct bench_case *c, double seconds,
-		       struct result *o)
+/* One run of one side: fio on `fio_file`, or ours when it is NULL. */
+static double run_engine(struct bench *b, const char *fio_file, const struct bench_case *c,
+			 double seconds, double *iops, double *cpu_us)
 {
-	struct bench_disk_sample before, after;
-	double iops, cpu_us, bw;
-
-	bench_ours(b, c, WARM_UP_S, &iops, &cpu_us);
-	bench_disk_sample(&b->disk, &before);
-	bw = bench_ours(b, c, seconds, &o->iops, &o->cpu_us);
-	bench_disk_sample(&b->disk, &after);
-	o->disk = bench_disk_delta(&before, &after);
-	return bw;
+	if (fio_file)
+		return bench_fio(fio_file, b->nlb * LBA, c, b->huge_mem, seconds, iops, cpu_us);
+	return bench_ours(b, c, seconds, iops, cpu_us);
 }
 
-static double run_fio(struct bench *b, const char *file, const struct bench_case *c, double seconds,
-		      struct result *f)
+/* A warm-up run, then the timed run, with what the device did during the timed one. */
+static double run_side(struct bench *b, const char *fio_file, const struct bench_case *c,
+		       double seconds, struct result *r)
 {
 	struct bench_disk_sample before, after;
 	double iops, cpu_us, bw;
 
-	bench_fio(file, b->nlb * LBA, c, b->huge_mem, WARM_UP_S, &iops, &cpu_us);
+	run_engine(b, fio_file, c, WARM_UP_S, &iops, &cpu_us);
 	bench_disk_sample(&b->disk, &before);
-	bw = bench_fio(file, b->nlb * LBA, c, b->huge_mem, seconds, &f->iops, &f->cpu_us);
+	bw = run_engine(b, fio_file, c, seconds, &r->iops, &r->cpu_us);
 	bench_disk_sample(&b->disk, &after);
-	f->disk = bench_disk_delta(&before, &after);
+	r->disk = bench_disk_delta(&before, &after);
 	return bw;
 }
 
@@ -381,10 +377,10 @@ static int run_case(struct bench *b, const char *file, const struct bench_case *
 
 	for (int r = 0; r < rounds; r++) {
 		if (r % 2 == 0)
-			o[r].bw = run_ours(b, c, seconds, &o[r]);
-		f[r].bw = run_fio(b, file, c, seconds, &f[r]);
+			o[r].bw = run_side(b, NULL, c, seconds, &o[r]);
+		f[r].bw = run_side(b, file, c, seconds, &f[r]);
 		if (r % 2 == 1)
-			o[r].bw = run_ours(b, c, seconds, &o[r]);
+			o[r].bw = run_side(b, NULL, c, seconds, &o[r]);
 		if (f[r].bw <= 0) {
 			fprintf(stderr, "ns-bench: fio failed for %s (is fio installed?)\n",
 				c->name);
@@ -425,6 +421,19 @@ struct bench_args {
 	bool small_pages;
 };
 
+static bool case_selected(const struct bench_args *a, const struct bench_case *c)
+{
+	return !a->only || strstr(c->name, a->only);
+}
+
+static bool any_case_selected(const struct bench_args *a)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (case_selected(a, &cases[i]))
+			return true;
+	return false;
+}
+
 static int parse_args(int argc, char **argv, struct bench_args *a)
 {
 	int opt;
@@ -461,7 +470,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 			return -1;
 		}
 	}
-	if (a->seconds < 1 || a->rounds < 1 || a->rounds > MAX_ROUNDS)
+	if (a->seconds < 1 || a->rounds < 1 || a->rounds > MAX_ROUNDS || !any_case_selected(a))
 		return -1;
 	return a->gib * (1 << 30) < 256.0 * LBA ? -1 : 0; /* at least one 1 MiB request */
 }
@@ -477,7 +486,7 @@ static double run_all(struct bench *b, const struct bench_args *a)
 		struct result ours, fio;
 		double ratio;
 
-		if (a->only && !strstr(cases[i].name, a->only))
+		if (!case_selected(a, &cases[i]))
 			continue;
 		if (run_case(b, a->file, &cases[i], a->seconds, a->rounds, &ours, &fio, &ratio))
 			return -1;

@@ -336,7 +336,7 @@ static void bufs_free(struct bufs *b)
 	free(b->ext);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct config cfs[] = {
 		{1u << 20, 4096},
@@ -349,8 +349,13 @@ int main(void)
 	enum bench_case best = C_CRC64_TABLE + pi_crc64_impl_best();
 	double crc64_ratio = 0, copygen_ratio = 0;
 	char model[128] = "unknown";
-	FILE *f = fopen("/proc/cpuinfo", "r");
+	FILE *f;
 
+	if (argc > 1) {
+		fprintf(stderr, "usage: %s (no arguments)\n", argv[0]);
+		return 2;
+	}
+	f = fopen("/proc/cpuinfo", "r");
 	if (f) {
 		char line[256];
 
