@@ -11,7 +11,8 @@
  *   - "fio"   : fio (ioengine=io_uring, direct=1) on a raw file of the same size.
  * Cases: 4 KiB random read and write, 1 MiB sequential read and write, each at QD 1 and QD 16.
  * QD 16 through the core API is one thread keeping 16 requests in flight with the async API
- * (dio_submit_read / dio_submit_write_stable), or with -T 16 threads each doing sync requests
+ * (dio_submit_read / dio_submit_write_stable; it polls for a free request while waits are short,
+ * as guardfs's own waiters do, see struct inflight), or with -T 16 threads each doing sync requests
  * (a FUSE daemon's worker threads); QD 1 uses the sync gfs_read / gfs_write_stable on an
  * O_DIRECT file, as the FUSE front end does.
  *
