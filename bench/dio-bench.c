@@ -619,6 +619,13 @@ int main(int argc, char **argv)
 			ret = run_case(cfg, raw, &cases[k], a.file_bytes, a.seconds, a.rounds, bufs,
 				       &pi_vs_nopi, &dio_vs_fio);
 	print_thp_held(cfg);
+	if (verbose) {
+		struct gfs_stats gs;
+
+		gfs_get_stats(cfg[0].gfs, &gs);
+		fprintf(stderr, "PI side: %llu lent pieces verified half by their waiter\n",
+			(unsigned long long)gs.dio_verify_shared);
+	}
 	unlink(raw);
 out:
 	for (int i = 0; i < 2; i++)

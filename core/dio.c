@@ -289,15 +289,37 @@ static int dio_read_begin(struct dio *dio)
 					gfs_round_up(dio->read_end, bs));
 }
 
+struct dio_waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_bool done;
+	bool sleeping; /* under lock: the waiter gave up polling */
+	ssize_t result;
+	struct dio_help help; /* a share of a lent read's verification, while polling */
+};
+
+static void dio_wake(void *arg, ssize_t result)
+{
+	struct dio_waiter *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	w->result = result;
+	atomic_store_explicit(&w->done, true, memory_order_release);
+	if (w->sleeping)
+		pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
 /*
  * iomap_dio_rw: lock, make the cache coherent, map and submit every piece, then drop the
- * submitter reference. flags: DIO_WRITE for a write, DIO_STABLE with it for a stable buffer. With
- * keep_locked the inode lock is still held on return 0 (the sync wrappers release it after the
- * callback ran); otherwise it is dropped before the reference, and dio is not touched again: its
- * last piece may already have completed it.
+ * submitter reference. flags: DIO_WRITE for a write, DIO_STABLE with it for a stable buffer.
+ * A sync request passes its waiter instead of end and arg: it is woken by dio_wake, may help
+ * verify a lent read, and the inode lock is still held on return 0 (the sync wrappers release
+ * it after the callback ran). Otherwise the lock is dropped before the reference, and dio is
+ * not touched again: its last piece may already have completed it.
  */
 static int dio_submit(struct gfs_file *file, const struct iovec *iov, int iovcnt, uint64_t off,
-		      unsigned flags, dio_end_fn end, void *arg, bool keep_locked)
+		      unsigned flags, dio_end_fn end, void *arg, struct dio_waiter *sync)
 {
 	bool write = flags & DIO_WRITE;
 	struct gfs_inode *gi = file->gi;
@@ -319,8 +341,9 @@ static int dio_submit(struct gfs_file *file, const struct iovec *iov, int iovcnt
 	dio = dio_alloc(ctl, file, iov, iovcnt, off, len, flags);
 	if (!dio)
 		return -ENOMEM;
-	dio->end = end;
-	dio->end_arg = arg;
+	dio->end = sync ? dio_wake : end;
+	dio->end_arg = sync ? sync : arg;
+	dio->help = sync && (flags & DIO_LEND) ? &sync->help : NULL;
 	atomic_fetch_add(&ctl->requests, 1);
 	atomic_fetch_add(&ctl->inflight, 1);
 	atomic_fetch_add(write ? &gfs->ctr.writes : &gfs->ctr.reads, 1);
@@ -335,7 +358,7 @@ static int dio_submit(struct gfs_file *file, const struct iovec *iov, int iovcnt
 	}
 	if (ret)
 		dio_set_error(dio, ret);
-	if (!keep_locked) {
+	if (!sync) {
 		/* inode_dio_begin: truncate and friends wait for it once they hold the lock. */
 		dio->flags |= DIO_ASYNC;
 		atomic_fetch_add(&gi->dio_inflight, 1);
@@ -348,47 +371,29 @@ static int dio_submit(struct gfs_file *file, const struct iovec *iov, int iovcnt
 int dio_submit_read(struct gfs_file *file, const struct iovec *iov, int iovcnt, uint64_t off,
 		    dio_end_fn end, void *arg)
 {
-	return dio_submit(file, iov, iovcnt, off, 0, end, arg, false);
+	return dio_submit(file, iov, iovcnt, off, 0, end, arg, NULL);
 }
 
 int dio_submit_write(struct gfs_file *file, const struct iovec *iov, int iovcnt, uint64_t off,
 		     dio_end_fn end, void *arg)
 {
-	return dio_submit(file, iov, iovcnt, off, DIO_WRITE, end, arg, false);
+	return dio_submit(file, iov, iovcnt, off, DIO_WRITE, end, arg, NULL);
 }
 
 int dio_submit_write_stable(struct gfs_file *file, const struct iovec *iov, int iovcnt,
 			    uint64_t off, dio_end_fn end, void *arg)
 {
-	return dio_submit(file, iov, iovcnt, off, DIO_WRITE | DIO_STABLE, end, arg, false);
-}
-
-struct dio_waiter {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	atomic_bool done;
-	bool sleeping; /* under lock: the waiter gave up polling */
-	ssize_t result;
-};
-
-static void dio_wake(void *arg, ssize_t result)
-{
-	struct dio_waiter *w = arg;
-
-	pthread_mutex_lock(&w->lock);
-	w->result = result;
-	atomic_store_explicit(&w->done, true, memory_order_release);
-	if (w->sleeping)
-		pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
+	return dio_submit(file, iov, iovcnt, off, DIO_WRITE | DIO_STABLE, end, arg, NULL);
 }
 
 /*
  * Wait for a sync request. Its waiter polls the way core/poll.h says (spin for short requests,
  * nap then poll for longer ones), so that the completion thread's callback needs no futex
  * wake-up; only one waiter of a mount polls at a time, so many FUSE workers never fill the CPUs
- * with polling while the completion thread waits for one. done is read under the lock at the
- * end: dio_wake unlocks after its last touch of w, and w lives on our stack.
+ * with polling while the completion thread waits for one. Between polls, the poller takes a
+ * share of its lent read's verification when the completion thread offers one (struct
+ * dio_help), which it can only do before the request completes. done is read under the lock at
+ * the end: dio_wake unlocks after its last touch of w, and w lives on our stack.
  */
 static void dio_wait_sync(struct dio_ctl *ctl, struct dio_waiter *w)
 {
@@ -412,6 +417,7 @@ static void dio_wait_sync(struct dio_ctl *ctl, struct dio_waiter *w)
 			continue;
 		}
 		pthread_mutex_unlock(&w->lock);
+		dio_help_run(&w->help);
 		gfs_poll_pause();
 		pthread_mutex_lock(&w->lock);
 	}
@@ -436,9 +442,10 @@ static ssize_t dio_rw_sync(struct gfs_file *file, struct iovec *iov, uint64_t of
 	int ret;
 
 	atomic_init(&w.done, false);
+	atomic_init(&w.help.state, DIO_HELP_NONE);
 	pthread_mutex_init(&w.lock, NULL);
 	gfs_cond_init_monotonic(&w.cond); /* the naps of dio_wait_sync */
-	ret = dio_submit(file, iov, 1, off, flags, dio_wake, &w, true);
+	ret = dio_submit(file, iov, 1, off, flags, NULL, NULL, &w);
 	if (!ret) {
 		/* Submitted: the control block exists (dio_ctl_get in dio_submit). */
 		dio_wait_sync(atomic_load(&file->gi->gfs->dio), &w);

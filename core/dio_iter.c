@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bug.h"
 #include "core/dio_internal.h"
 #include "core/log.h"
 
@@ -202,6 +203,78 @@ static int dio_find_escape(struct dio_piece *piece, uint32_t nblocks, struct pi_
 	return -1;
 }
 
+/* Below this many blocks a piece is verified by one thread: a hand-over would cost more. */
+#define DIO_HELP_MIN_BLOCKS 64
+
+/* Verify n blocks of a lent piece from block first on, in place. */
+static int dio_verify_lent(struct dio_piece *piece, uint32_t first, uint32_t n, struct pi_error *pe)
+{
+	const struct gfs *gfs = piece->dio->gi->gfs;
+	struct iovec blocks = {(char *)piece->b.data + (size_t)first * gfs->lba_size,
+			       (size_t)n * gfs->lba_size};
+	const void *md = piece->b.md ? (char *)piece->b.md + (size_t)first * gfs->md_size : NULL;
+	struct pi_io pio = gfs_data_pi_io(piece->dio->gi, piece->lba + first);
+	int ret = pi_verify(&gfs->pi, &blocks, 1, md, n, &pio, pe);
+
+	if (ret == -EIO)
+		pe->block += first;
+	return ret;
+}
+
+/*
+ * Verify a lent piece's first n blocks in place: with a waiter to help (struct dio_help), it
+ * verifies the second half while this thread verifies the first. The first failing block is
+ * reported, as a single pass would.
+ */
+static int dio_verify_lent_shared(struct dio_piece *piece, uint32_t n, struct pi_error *pe)
+{
+	struct dio_help *help = piece->dio->help;
+	const struct gfs *gfs = piece->dio->gi->gfs;
+	uint32_t half = n / 2;
+	int ret, open = DIO_HELP_OFFERED;
+
+	if (!help || n < DIO_HELP_MIN_BLOCKS || !gfs->pi_on) /* nothing worth sharing */
+		return dio_verify_lent(piece, 0, n, pe);
+	GFS_BUG_ON(atomic_load(&help->state) != DIO_HELP_NONE);
+	help->pi = &gfs->pi;
+	help->blocks = (struct iovec){(char *)piece->b.data + (size_t)half * gfs->lba_size,
+				      (size_t)(n - half) * gfs->lba_size};
+	help->md = piece->b.md ? (char *)piece->b.md + (size_t)half * gfs->md_size : NULL;
+	help->nblocks = n - half;
+	help->pio = gfs_data_pi_io(piece->dio->gi, piece->lba + half);
+	atomic_store_explicit(&help->state, DIO_HELP_OFFERED, memory_order_release);
+
+	ret = dio_verify_lent(piece, 0, half, pe);
+	if (atomic_compare_exchange_strong(&help->state, &open, DIO_HELP_NONE)) {
+		/* Nobody took it: the waiter sleeps, or has not looked yet. */
+		return ret ? ret : dio_verify_lent(piece, half, n - half, pe);
+	}
+	while (atomic_load_explicit(&help->state, memory_order_acquire) != DIO_HELP_DONE)
+		gfs_poll_pause(); /* the waiter is at it, on the other CPU */
+	atomic_store_explicit(&help->state, DIO_HELP_NONE, memory_order_relaxed);
+	atomic_fetch_add_explicit(&piece->dio->gi->gfs->ctr.dio_verify_shared, 1,
+				  memory_order_relaxed);
+	if (ret)
+		return ret;
+	if (help->ret == -EIO) {
+		*pe = help->pe;
+		pe->block += half;
+	}
+	return help->ret;
+}
+
+void dio_help_run(struct dio_help *help)
+{
+	int open = DIO_HELP_OFFERED;
+
+	if (atomic_load_explicit(&help->state, memory_order_relaxed) != DIO_HELP_OFFERED ||
+	    !atomic_compare_exchange_strong(&help->state, &open, DIO_HELP_TAKEN))
+		return;
+	help->ret = pi_verify(help->pi, &help->blocks, 1, help->md, help->nblocks, &help->pio,
+			      &help->pe);
+	atomic_store_explicit(&help->state, DIO_HELP_DONE, memory_order_release);
+}
+
 /*
  * Verify the piece's blocks and copy the verified bytes below read_end to the caller. A
  * partial last block (EOF inside an LBA) is verified whole and copied in part. A lent read's
@@ -222,9 +295,7 @@ static int dio_read_deliver(struct dio_piece *piece)
 	if (esc >= 0)
 		nfull = (uint32_t)esc; /* verify and deliver what comes before it */
 	if (nfull && in_place) {
-		struct iovec blocks = {piece->b.data, (size_t)nfull * gfs->lba_size};
-
-		ret = pi_verify(&gfs->pi, &blocks, 1, piece->b.md, nfull, &pio, &pe);
+		ret = dio_verify_lent_shared(piece, nfull, &pe);
 	} else if (nfull) {
 		cnt = dio_iov_slice(dio->iov, dio->iovcnt, uoff, (size_t)nfull * gfs->lba_size,
 				    piece->iov, dio->iovcnt + 2);

@@ -555,6 +555,7 @@ void gfs_get_stats(struct gfs *gfs, struct gfs_stats *out)
 	out->dio_inval_skipped = atomic_load(&gfs->ctr.dio_inval_skipped);
 	out->dio_in_place = atomic_load(&gfs->ctr.dio_in_place);
 	out->dio_reads_lent = atomic_load(&gfs->ctr.dio_reads_lent);
+	out->dio_verify_shared = atomic_load(&gfs->ctr.dio_verify_shared);
 	out->cache_hits = cs.hits;
 	out->cache_misses = cs.misses;
 	out->evictions = cs.evictions;

@@ -92,6 +92,7 @@ int gfuse_stats_text(struct gfuse *gf, char **out)
 	STAT(dio_inval_skipped);
 	STAT(dio_in_place);
 	STAT(dio_reads_lent);
+	STAT(dio_verify_shared);
 	STAT(evictions);
 	STAT(throttles);
 	STAT(budget_waits);

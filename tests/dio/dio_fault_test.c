@@ -320,6 +320,95 @@ START_TEST(source_scribbled_during_write_never_fails_pi)
 }
 END_TEST
 
+/* Damage one block of the file's 1 MiB on every read (read) or once on the medium (write). */
+static void damage_block(struct gfs *gfs, uint64_t lba, enum ns_op op, int64_t block)
+{
+	struct ns_fault fault = {.kind = NS_FAULT_BIT_FLIP,
+				 .ops = NS_FAULT_OP(op),
+				 .lba_first = lba,
+				 .lba_last = lba + MiB / 4096 - 1,
+				 .nth = 1,
+				 .every = op == NS_OP_READ,
+				 .field = PI_FIELD_DATA,
+				 .block = block};
+
+	ck_assert_int_ge(ns_fault_add(gfs_ns(gfs), &fault), 0);
+}
+
+/*
+ * A lent 1 MiB read is verified in two halves when its waiter polls (dio_help): damage in
+ * either half, or in both, fails every read at the first damaged block, as one pass over the
+ * blocks would. Many reads, so that both the helped and the unhelped path run; how many the
+ * waiter helped with depends on timing and is printed, not asserted. The fault hooks flip one
+ * block per command, so a second damaged block is flipped on the medium by the write.
+ */
+START_TEST(lent_read_in_halves_fails_at_the_first_bad_block)
+{
+	static const struct {
+		int64_t on_read, on_medium; /* damaged blocks, -1: none */
+		uint64_t first;
+	} cases[] = {{37, -1, 37}, {200, -1, 200}, {200, 37, 37}, {37, 200, 37}, {255, 128, 128}};
+	const uint32_t bs = 4096;
+	struct pi_format fmt = test_format_default();
+	struct ns_fault_event ev;
+	struct io_image img;
+	struct gfs *gfs;
+	struct gfs_file *f;
+	struct gfs_stats gs;
+	uint8_t *buf = malloc(MiB);
+	uint64_t ino, lba;
+	char want[128];
+
+	gfs = io_mkfs_mount(&img, &fmt, 32 * MiB, 0);
+	ino = io_create(gfs, "f");
+	f = dio_open(gfs, ino, GFS_O_DIRECT);
+	test_pattern(buf, MiB, 0, 3);
+	ck_assert_int_eq(gfs_write(f, buf, MiB, 0), (ssize_t)MiB);
+	lba = dio_lba_of(gfs, ino, 0);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		if (cases[c].on_medium >= 0) {
+			damage_block(gfs, lba, NS_OP_WRITE, cases[c].on_medium);
+			ck_assert_int_eq(gfs_write(f, buf, MiB, 0), (ssize_t)MiB);
+			ck_assert_int_eq(ns_fault_last_event(gfs_ns(gfs), &ev), 0);
+			ck_assert_uint_eq(ev.lba, lba + (uint64_t)cases[c].on_medium);
+			ns_fault_clear(gfs_ns(gfs));
+		}
+		damage_block(gfs, lba, NS_OP_READ, cases[c].on_read);
+		snprintf(want, sizeof(want),
+			 "offset %" PRIu64 " LBA %" PRIu64 ": direct read: PI guard check failed",
+			 cases[c].first * bs, lba + cases[c].first);
+		for (unsigned r = 0; r < 100; r++) {
+			struct dio_lend lend = {.data = NULL};
+
+			test_log_capture();
+			ck_assert_int_eq(dio_read_lend(f, MiB, 0, &lend), -EIO);
+			ck_assert_uint_eq(test_log_errors(), 1);
+			ck_assert_msg(strstr(test_log_last_error(), want),
+				      "case %zu, read %u: log line \"%s\" lacks \"%s\"", c, r,
+				      test_log_last_error(), want);
+			ck_assert_ptr_null(lend.data);
+		}
+		gfs_log_set_hook(NULL, NULL);
+		ns_fault_clear(gfs_ns(gfs));
+		ck_assert_int_eq(gfs_write(f, buf, MiB, 0), (ssize_t)MiB); /* undamaged again */
+	}
+	/* Undamaged, the same reads deliver every byte. */
+	for (unsigned r = 0; r < 20; r++) {
+		struct dio_lend lend = {.data = NULL};
+
+		ck_assert_int_eq(dio_read_lend(f, MiB, 0, &lend), (ssize_t)MiB);
+		test_check_pattern(lend.data, MiB, 0, 3);
+		dio_lend_release(&lend);
+	}
+	gfs_get_stats(gfs, &gs);
+	printf("lent 1 MiB reads whose waiter verified half: %" PRIu64 " of 520\n",
+	       gs.dio_verify_shared);
+	dio_assert_quiet(gfs);
+	dio_teardown(gfs, &img, f, NULL);
+	free(buf);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dio_fault");
@@ -332,6 +421,7 @@ int main(void)
 	tcase_add_test(tc, io_error_on_any_piece_fails_the_request_once);
 	tcase_add_test(tc, failed_extending_write_changes_no_size);
 	tcase_add_test(tc, source_scribbled_during_write_never_fails_pi);
+	tcase_add_test(tc, lent_read_in_halves_fails_at_the_first_bad_block);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }
