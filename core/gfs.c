@@ -313,7 +313,8 @@ uint64_t gfs_inode_ino(const struct gfs_inode *gi)
 void gfs_inode_set_error(struct gfs_inode *gi, int error)
 {
 	atomic_store(&gi->wb_err, error);
-	atomic_store(&gi->wb_err_unseen, true); /* before the sequence moves: gfs_open reads it after */
+	/* before the sequence moves: gfs_open reads it after */
+	atomic_store(&gi->wb_err_unseen, true);
 	atomic_fetch_add(&gi->wb_err_seq, 1);
 }
 
