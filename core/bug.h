@@ -11,13 +11,12 @@
 #include <stdlib.h>
 
 #ifdef GFS_DEBUG
-#define GFS_BUG_ON(cond)                                                                   \
-	do {                                                                               \
-		if (__builtin_expect(!!(cond), 0)) {                                       \
-			fprintf(stderr, "guardfs: BUG at %s:%d: %s\n", __FILE__, __LINE__, \
-				#cond);                                                    \
-			abort();                                                           \
-		}                                                                          \
+#define GFS_BUG_ON(cond)                                                                           \
+	do {                                                                                       \
+		if (__builtin_expect(!!(cond), 0)) {                                               \
+			fprintf(stderr, "guardfs: BUG at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 #else
 #define GFS_BUG_ON(cond) ((void)sizeof(!!(cond)))

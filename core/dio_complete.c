@@ -55,8 +55,8 @@ static int dio_finish_write(struct dio *dio, int error)
 		 * written back): grow it over what we wrote, up to the visible size, or a crash
 		 * leaves our blocks past EOF (xfs_iomap_write_unwritten does the same).
 		 */
-		uint64_t new_size = dio->flags & DIO_EXTENDING ? end
-							       : gfs_min(end, meta_size_read(gi->mi));
+		uint64_t new_size =
+			dio->flags & DIO_EXTENDING ? end : gfs_min(end, meta_size_read(gi->mi));
 
 		error = meta_convert_unwritten(gi->mi, dio->conv_start, conv_len, new_size);
 	}

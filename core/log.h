@@ -38,12 +38,11 @@ void gfs_log_set_hook(gfs_log_hook_fn hook, void *arg);
  * the inode a line names): it writes the new line into out (len bytes) and returns true, or
  * returns false to keep the line. NULL removes it.
  */
-typedef bool (*gfs_log_filter_fn)(enum gfs_log_level level, const char *line, char *out,
-				  size_t len, void *arg);
+typedef bool (*gfs_log_filter_fn)(enum gfs_log_level level, const char *line, char *out, size_t len,
+				  void *arg);
 void gfs_log_set_filter(gfs_log_filter_fn filter, void *arg);
 
-void gfs_log(enum gfs_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void gfs_log(enum gfs_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define gfs_err(...)   gfs_log(GFS_LOG_ERR, __VA_ARGS__)
 #define gfs_warn(...)  gfs_log(GFS_LOG_WARN, __VA_ARGS__)

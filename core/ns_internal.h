@@ -18,17 +18,17 @@
 
 /* One device command: a piece of a request no larger than the max transfer. */
 struct ns_cmd {
-	struct ns_ring_op op;    /* completion from the ring */
-	struct ns *ns;           /* the namespace it runs on */
-	struct ns_request *rq;   /* the request this is a piece of */
+	struct ns_ring_op op;  /* completion from the ring */
+	struct ns *ns;	       /* the namespace it runs on */
+	struct ns_request *rq; /* the request this is a piece of */
 	uint64_t slba;
 	uint32_t nlb;
-	struct iovec *iov;       /* this piece's slice of rq->iov */
+	struct iovec *iov; /* this piece's slice of rq->iov */
 	int iovcnt;
-	void *md;                /* this piece's slice of rq->md */
-	uint64_t ref_tag;        /* rq->pi.ref_tag advanced to this piece (types 1/2) */
-	int subops_pending;      /* backend's own count (e.g. data + metadata SQEs) */
-	int error;               /* backend's own first error */
+	void *md;	    /* this piece's slice of rq->md */
+	uint64_t ref_tag;   /* rq->pi.ref_tag advanced to this piece (types 1/2) */
+	int subops_pending; /* backend's own count (e.g. data + metadata SQEs) */
+	int error;	    /* backend's own first error */
 	void *backend_private;
 	struct ns_order_link order; /* the file backend's per-LBA order (ns_order.h) */
 };
@@ -68,7 +68,7 @@ struct ns {
 	bool strict;
 	void *backend_private;
 	struct ns_counters counters;
-	struct ns_faults *faults;     /* file backend test hooks (ns_fault.c); NULL elsewhere */
+	struct ns_faults *faults;	/* file backend test hooks (ns_fault.c); NULL elsewhere */
 	_Atomic(struct ns_wlog *) wlog; /* file backend write log (ns_wlog.c) while recording */
 };
 

@@ -77,11 +77,11 @@ struct pi_ctx {
 
 /* Parameters of one run of blocks. */
 struct pi_io {
-	uint64_t lba;     /* LBA of the first block, for error reports */
+	uint64_t lba;	  /* LBA of the first block, for error reports */
 	uint64_t ref_tag; /* ref tag of the first block (full width; wraps mod 2^32 / 2^48) */
 	uint16_t app_tag;
 	uint16_t app_mask; /* bits compared on verify; applied to both sides */
-	uint8_t checks;    /* PI_CHECK_* */
+	uint8_t checks;	   /* PI_CHECK_* */
 };
 
 enum pi_tag {
@@ -92,11 +92,11 @@ enum pi_tag {
 };
 
 struct pi_error {
-	uint32_t block;    /* index of the failing block within the run */
-	uint64_t lba;      /* its LBA (pi_io.lba + block) */
+	uint32_t block;	   /* index of the failing block within the run */
+	uint64_t lba;	   /* its LBA (pi_io.lba + block) */
 	enum pi_tag tag;   /* which check failed */
 	uint64_t expected; /* what should be stored */
-	uint64_t found;    /* what is stored */
+	uint64_t found;	   /* what is stored */
 };
 
 /* Fields an error can be injected into. */
@@ -108,9 +108,9 @@ enum pi_field {
 };
 
 struct pi_injection {
-	uint32_t block;      /* block index that was damaged */
+	uint32_t block;	     /* block index that was damaged */
 	enum pi_field field; /* which field */
-	uint32_t bit;        /* bit index inside the field (data: inside the block's data) */
+	uint32_t bit;	     /* bit index inside the field (data: inside the block's data) */
 };
 
 /* Tuple size for a guard format: 8 or 16. */
@@ -136,8 +136,8 @@ int pi_verify(const struct pi_ctx *ctx, const struct iovec *iov, int iovcnt, con
  * md is the separate metadata buffer (NULL when interleaved). Metadata bytes outside the
  * tuple are left as the caller set them in bounce/md.
  */
-int pi_copy_generate(const struct pi_ctx *ctx, const struct iovec *src, int srccnt,
-		     void *bounce, void *md, uint32_t nblocks, const struct pi_io *io);
+int pi_copy_generate(const struct pi_ctx *ctx, const struct iovec *src, int srccnt, void *bounce,
+		     void *md, uint32_t nblocks, const struct pi_io *io);
 
 /*
  * The read bounce: verify blocks in bounce/md and copy their data to dst. Stops at the first

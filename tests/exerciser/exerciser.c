@@ -471,6 +471,8 @@ static void usage(void)
 
 static void parse_args(struct ex_config *c, int argc, char **argv)
 {
+	/* One option per line. */
+	/* clang-format off */
 	static const struct option opts[] = {
 		{"backend", 1, 0, 'b'},
 		{"seed", 1, 0, 's'},
@@ -489,6 +491,7 @@ static void parse_args(struct ex_config *c, int argc, char **argv)
 		{"keep", 0, 0, 'k'},
 		{0, 0, 0, 0},
 	};
+	/* clang-format on */
 	int opt;
 
 	*c = (struct ex_config){

@@ -43,10 +43,10 @@ START_TEST(reads_share_writes_wait_for_overlaps_only)
 
 	memset(c, 0, sizeof(c));
 	ns_order_init(&o);
-	ck_assert(enter(&o, &c[0], 0, 8, false));  /* read 0-7 */
-	ck_assert(enter(&o, &c[1], 4, 12, false)); /* read over it: reads share */
-	ck_assert(!enter(&o, &c[2], 7, 8, true));  /* write into both: waits */
-	ck_assert(enter(&o, &c[3], 12, 16, true)); /* write beside both: goes */
+	ck_assert(enter(&o, &c[0], 0, 8, false));    /* read 0-7 */
+	ck_assert(enter(&o, &c[1], 4, 12, false));   /* read over it: reads share */
+	ck_assert(!enter(&o, &c[2], 7, 8, true));    /* write into both: waits */
+	ck_assert(enter(&o, &c[3], 12, 16, true));   /* write beside both: goes */
 	ck_assert(!enter(&o, &c[4], 15, 20, false)); /* read over the running write: waits */
 	ck_assert_uint_eq(chain_set(ns_order_release(&o, batch, 5), c), 0);
 	ck_assert_uint_eq(chain_set(ns_order_exit(&o, &c[0]), c), 0); /* c[1] still reads 7 */
@@ -66,8 +66,8 @@ START_TEST(overlapping_commands_start_in_submission_order)
 
 	memset(c, 0, sizeof(c));
 	ns_order_init(&o);
-	ck_assert(enter(&o, &c[0], 0, 8, true));    /* W1 0-7 */
-	ck_assert(!enter(&o, &c[1], 4, 12, true));  /* W2 4-11 behind W1 */
+	ck_assert(enter(&o, &c[0], 0, 8, true));     /* W1 0-7 */
+	ck_assert(!enter(&o, &c[1], 4, 12, true));   /* W2 4-11 behind W1 */
 	ck_assert(!enter(&o, &c[2], 10, 12, false)); /* R3 behind W2, which is still waiting */
 	ck_assert(!enter(&o, &c[3], 0, 2, false));   /* R4 behind W1 only */
 	ck_assert_uint_eq(chain_set(ns_order_release(&o, batch, 4), c), 0);
@@ -107,7 +107,7 @@ END_TEST
 
 /* ---- the file backend under overlapping writes and reads ---- */
 
-#define HOT_LBAS   8u  /* every write covers all of them: they always overlap */
+#define HOT_LBAS   8u /* every write covers all of them: they always overlap */
 #define WRITERS	   3
 #define WRITES	   400
 #define QD_PER_THR 8
@@ -150,8 +150,8 @@ static void writer_end_io(struct ns_request *rq)
 /* One writer: QD_PER_THR writes of the hot blocks in flight at a time, each a new pattern. */
 static void *writer_main(void *arg)
 {
-	struct batch b = {.h = arg, .lock = PTHREAD_MUTEX_INITIALIZER,
-			  .done = PTHREAD_COND_INITIALIZER};
+	struct batch b = {
+		.h = arg, .lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
 	struct hammer *h = b.h;
 	struct slot s[QD_PER_THR];
 
