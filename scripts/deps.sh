@@ -3,7 +3,7 @@
 GUARDFS_APT_PACKAGES=(
 	build-essential cmake pkg-config git
 	libfuse3-dev fuse3 liburing-dev libnvme-dev libjson-c-dev libisal-dev check
-	fio qemu-utils clang libclang-rt-14-dev
+	fio qemu-utils clang libclang-rt-14-dev clang-format
 	qemu-system-x86 linux-image-amd64 busybox-static cpio
 	systemd nvme-cli
 )
