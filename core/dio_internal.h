@@ -87,14 +87,18 @@ struct dio_ctl {
  */
 enum { DIO_HELP_NONE, DIO_HELP_OFFERED, DIO_HELP_TAKEN, DIO_HELP_DONE };
 
-struct dio_help {
-	atomic_int state;
-	/* the offer, written before state becomes OFFERED */
+/* A run of a lent piece's blocks to verify in place: all pi_verify needs. */
+struct dio_verify_run {
 	const struct pi_ctx *pi;
 	struct iovec blocks;
 	const void *md;
 	uint32_t nblocks;
 	struct pi_io pio;
+};
+
+struct dio_help {
+	atomic_int state;
+	struct dio_verify_run run; /* the offer, written before state becomes OFFERED */
 	/* the answer, written before state becomes DONE */
 	int ret;
 	struct pi_error pe;

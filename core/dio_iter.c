@@ -206,15 +206,30 @@ static int dio_find_escape(struct dio_piece *piece, uint32_t nblocks, struct pi_
 /* Below this many blocks a piece is verified by one thread: a hand-over would cost more. */
 #define DIO_HELP_MIN_BLOCKS 64
 
-/* Verify n blocks of a lent piece from block first on, in place. */
-static int dio_verify_lent(struct dio_piece *piece, uint32_t first, uint32_t n, struct pi_error *pe)
+/* The n blocks of a lent piece from block first on, as a run to verify in place. */
+static struct dio_verify_run dio_lent_run(const struct dio_piece *piece, uint32_t first, uint32_t n)
 {
 	const struct gfs *gfs = piece->dio->gi->gfs;
-	struct iovec blocks = {(char *)piece->b.data + (size_t)first * gfs->lba_size,
-			       (size_t)n * gfs->lba_size};
-	const void *md = piece->b.md ? (char *)piece->b.md + (size_t)first * gfs->md_size : NULL;
-	struct pi_io pio = gfs_data_pi_io(piece->dio->gi, piece->lba + first);
-	int ret = pi_verify(&gfs->pi, &blocks, 1, md, n, &pio, pe);
+
+	return (struct dio_verify_run){
+		.pi = &gfs->pi,
+		.blocks = {(char *)piece->b.data + (size_t)first * gfs->lba_size,
+			   (size_t)n * gfs->lba_size},
+		.md = piece->b.md ? (char *)piece->b.md + (size_t)first * gfs->md_size : NULL,
+		.nblocks = n,
+		.pio = gfs_data_pi_io(piece->dio->gi, piece->lba + first)};
+}
+
+static int dio_verify_run(const struct dio_verify_run *run, struct pi_error *pe)
+{
+	return pi_verify(run->pi, &run->blocks, 1, run->md, run->nblocks, &run->pio, pe);
+}
+
+/* Verify n blocks of a lent piece from block first on; pe->block counts from the piece. */
+static int dio_verify_lent(struct dio_piece *piece, uint32_t first, uint32_t n, struct pi_error *pe)
+{
+	struct dio_verify_run run = dio_lent_run(piece, first, n);
+	int ret = dio_verify_run(&run, pe);
 
 	if (ret == -EIO)
 		pe->block += first;
@@ -236,12 +251,7 @@ static int dio_verify_lent_shared(struct dio_piece *piece, uint32_t n, struct pi
 	if (!help || n < DIO_HELP_MIN_BLOCKS || !gfs->pi_on) /* nothing worth sharing */
 		return dio_verify_lent(piece, 0, n, pe);
 	GFS_BUG_ON(atomic_load(&help->state) != DIO_HELP_NONE);
-	help->pi = &gfs->pi;
-	help->blocks = (struct iovec){(char *)piece->b.data + (size_t)half * gfs->lba_size,
-				      (size_t)(n - half) * gfs->lba_size};
-	help->md = piece->b.md ? (char *)piece->b.md + (size_t)half * gfs->md_size : NULL;
-	help->nblocks = n - half;
-	help->pio = gfs_data_pi_io(piece->dio->gi, piece->lba + half);
+	help->run = dio_lent_run(piece, half, n - half);
 	atomic_store_explicit(&help->state, DIO_HELP_OFFERED, memory_order_release);
 
 	ret = dio_verify_lent(piece, 0, half, pe);
@@ -270,8 +280,7 @@ void dio_help_run(struct dio_help *help)
 	if (atomic_load_explicit(&help->state, memory_order_relaxed) != DIO_HELP_OFFERED ||
 	    !atomic_compare_exchange_strong(&help->state, &open, DIO_HELP_TAKEN))
 		return;
-	help->ret = pi_verify(help->pi, &help->blocks, 1, help->md, help->nblocks, &help->pio,
-			      &help->pe);
+	help->ret = dio_verify_run(&help->run, &help->pe);
 	atomic_store_explicit(&help->state, DIO_HELP_DONE, memory_order_release);
 }
 
