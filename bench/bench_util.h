@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /* Seconds on the monotonic clock. */
 double bench_now(void);
@@ -23,6 +24,21 @@ static inline double bench_max(double a, double b)
 
 /* The median of v[0..n) (n >= 1); sorts v. */
 double bench_median(double *v, int n);
+
+/* -c ONLY: a case runs when its name contains ONLY, or when there is no -c. */
+static inline bool bench_case_selected(const char *name, const char *only)
+{
+	return !only || strstr(name, only);
+}
+
+/* Whether -c ONLY selects any case of cases[] (an array of structs with a name member). */
+#define BENCH_ANY_CASE_SELECTED(cases, only)                                                       \
+	({                                                                                         \
+		bool any_ = false;                                                                 \
+		for (size_t i_ = 0; i_ < sizeof(cases) / sizeof((cases)[0]); i_++)                 \
+			any_ |= bench_case_selected((cases)[i_].name, (only));                     \
+		any_;                                                                              \
+	})
 
 /*
  * One fio job on a file: io_uring, O_DIRECT unless buffered, time-based, over [0, size); or,

@@ -523,15 +523,9 @@ struct bench_args {
 	bool small_pages;
 };
 
-static bool case_selected(const struct bench_args *a, const struct bench_case *bc)
-{
-	return !a->only || strstr(bc->name, a->only);
-}
-
 /* 0, or -1 for an unknown option or a value out of range (including a -c that selects none). */
 static int parse_args(int argc, char **argv, struct bench_args *a)
 {
-	bool any = false;
 	int opt;
 
 	*a = (struct bench_args){
@@ -558,9 +552,8 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 		else
 			return -1;
 	}
-	for (unsigned k = 0; k < NR_CASES; k++)
-		any |= case_selected(a, &cases[k]);
-	if (!any || a->rounds < 1 || a->rounds > MAX_ROUNDS || !(a->seconds > 0))
+	if (!BENCH_ANY_CASE_SELECTED(cases, a->only) || a->rounds < 1 || a->rounds > MAX_ROUNDS ||
+	    !(a->seconds > 0))
 		return -1;
 	/* Room for every request of a QD 16 round of 1 MiB reads to read its own MiB. */
 	return a->file_bytes < ((uint64_t)MAX_QD << 20) ? -1 : 0;
@@ -578,8 +571,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &a)) {
 		fprintf(stderr,
 			"usage: %s [-d DIR] [-m MiB] [-t SECONDS] [-r ROUNDS (1-%d)] [-c CASE] "
-			"[-T] "
-			"[-b] [-p] [-v]\n",
+			"[-T] [-b] [-p] [-v]\n",
 			argv[0], MAX_ROUNDS);
 		return 2;
 	}
@@ -615,7 +607,7 @@ int main(int argc, char **argv)
 	printf("%-18s %9s %9s %9s %9s %9s %9s %8s %8s\n", "case", "PI MB/s", "noPI MB/s",
 	       "fio MB/s", "PI IOPS", "noPI IOPS", "fio IOPS", "PI/noPI", "PI/fio");
 	for (unsigned k = 0; k < NR_CASES && !ret; k++)
-		if (case_selected(&a, &cases[k]))
+		if (bench_case_selected(cases[k].name, a.only))
 			ret = run_case(cfg, raw, &cases[k], a.file_bytes, a.seconds, a.rounds, bufs,
 				       &pi_vs_nopi, &dio_vs_fio);
 	print_thp_held(cfg);

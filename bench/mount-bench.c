@@ -274,19 +274,6 @@ static void default_build_dir(char *out, size_t len)
 	snprintf(out, len, "%s/..", dirname(self));
 }
 
-static bool case_selected(const struct bench_case *c, const char *only)
-{
-	return !only || strstr(c->name, only);
-}
-
-static bool any_case_selected(const char *only)
-{
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (case_selected(&cases[i], only))
-			return true;
-	return false;
-}
-
 int main(int argc, char **argv)
 {
 	const char *dir = "/var/tmp", *only = NULL;
@@ -321,7 +308,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (seconds < 1 || rounds < 1 || rounds > MAX_ROUNDS || s.bytes < (16ull << 20) ||
-	    !any_case_selected(only))
+	    !BENCH_ANY_CASE_SELECTED(cases, only))
 		goto usage;
 	if (setup_all(&s, dir, build)) {
 		teardown(&s, true);
@@ -334,7 +321,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		double ours, raw, ratio;
 
-		if (!case_selected(&cases[i], only))
+		if (!bench_case_selected(cases[i].name, only))
 			continue;
 		if (run_case(&s, &cases[i], seconds, rounds, &ours, &raw, &ratio)) {
 			ret = 1;

@@ -421,19 +421,6 @@ struct bench_args {
 	bool small_pages;
 };
 
-static bool case_selected(const struct bench_args *a, const struct bench_case *c)
-{
-	return !a->only || strstr(c->name, a->only);
-}
-
-static bool any_case_selected(const struct bench_args *a)
-{
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (case_selected(a, &cases[i]))
-			return true;
-	return false;
-}
-
 static int parse_args(int argc, char **argv, struct bench_args *a)
 {
 	int opt;
@@ -470,7 +457,8 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 			return -1;
 		}
 	}
-	if (a->seconds < 1 || a->rounds < 1 || a->rounds > MAX_ROUNDS || !any_case_selected(a))
+	if (a->seconds < 1 || a->rounds < 1 || a->rounds > MAX_ROUNDS ||
+	    !BENCH_ANY_CASE_SELECTED(cases, a->only))
 		return -1;
 	return a->gib * (1 << 30) < 256.0 * LBA ? -1 : 0; /* at least one 1 MiB request */
 }
@@ -486,7 +474,7 @@ static double run_all(struct bench *b, const struct bench_args *a)
 		struct result ours, fio;
 		double ratio;
 
-		if (!case_selected(a, &cases[i]))
+		if (!bench_case_selected(cases[i].name, a->only))
 			continue;
 		if (run_case(b, a->file, &cases[i], a->seconds, a->rounds, &ours, &fio, &ratio))
 			return -1;
