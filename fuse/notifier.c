@@ -307,9 +307,9 @@ int gfuse_notifier_inval(uint64_t ino, int64_t off, int64_t len)
 	}
 	n = notifier_recv(sock, &res, sizeof(res), ANSWER_SPIN_NS);
 	if (n != (ssize_t)sizeof(res)) {
+		/* Not known to have reached the kernel: the caller sends it again. */
 		notifier_lost(sock, n < 0 ? strerror(errno) : "it hung up");
-		return -ENOSYS; /* not known to have reached the kernel: the caller sends it again
-				 */
+		return -ENOSYS;
 	}
 	return res;
 }
