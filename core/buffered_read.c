@@ -8,12 +8,14 @@
  * uptodate, holes, unwritten and delalloc extents and blocks wholly past EOF are zeroed and
  * marked uptodate without I/O, mapped extents are submitted asynchronously; folio_read_end()
  * subtracts what was not submitted (N + 2 atomic operations for N ranges). Each completion
- * verifies PI block by block before folio_finish_read_range() marks anything uptodate: a block
- * that fails is never marked uptodate, the blocks around it are, and the failure is logged
- * once with inode, offset, LBA, tag, expected and found. Whoever brings the pending count to
- * zero unlocks the folio; the reader waits for that by locking it, and returns -EIO if any
- * block it wants is still not uptodate. Each in-flight range holds a folio reference, so a
- * completion never touches a freed folio.
+ * verifies PI before folio_finish_read_range() marks anything uptodate. A request with a
+ * failing block is read again into the same folios, up to gfs_opts.pi_read_tries reads in all
+ * (a read that then passes is logged once, as a warning). After the last, each fs block gets
+ * its own verdict: a block that fails is never marked uptodate, the blocks around it are, and
+ * the failure is logged once with inode, offset, LBA, tag, expected and found. Whoever brings
+ * the pending count to zero unlocks the folio; the reader waits for that by locking it, and
+ * returns -EIO if any block it wants is still not uptodate. Each in-flight range holds a folio
+ * reference, so a completion never touches a freed folio.
  *
  * Readahead (file_ra_state, simplified): a read that starts where the previous one of this
  * open file ended is sequential; the window starts at BUFFERED_RA_INIT and doubles up to
@@ -43,6 +45,8 @@ struct read_ctx {
 	struct gfs_inode *gi;
 	uint64_t pos, lba; /* file offset and LBA of the first byte */
 	uint64_t bytes;
+	unsigned reads; /* times read so far: a PI failure reads the whole request again */
+	struct pi_error first_err; /* the first PI failure, when read again */
 	unsigned nr_segs, max_segs;
 	uint64_t max_bytes;
 	struct read_seg *segs;
@@ -85,17 +89,35 @@ struct ns_pi_params gfs_data_ns_pi(struct gfs_inode *gi, uint64_t lba)
 	return p;
 }
 
-static void read_log_pi_error(struct gfs_inode *gi, uint64_t pos, const struct pi_error *err)
+/* A PI failure at file offset pos: inode, offset, LBA, tag, expected and found. */
+static void read_describe_pi_error(struct gfs_inode *gi, uint64_t pos, const struct pi_error *err,
+				   char *out, size_t len)
 {
-	struct gfs *gfs = gi->gfs;
+	snprintf(out, len,
+		 "inode %llu offset %llu LBA %llu: PI %s check failed (expected 0x%llx, found "
+		 "0x%llx)",
+		 (unsigned long long)gi->ino,
+		 (unsigned long long)(pos + (uint64_t)err->block * gi->gfs->lba_size),
+		 (unsigned long long)err->lba, pi_tag_name(err->tag),
+		 (unsigned long long)err->expected, (unsigned long long)err->found);
+}
 
-	atomic_fetch_add(&gfs->ctr.pi_errors, 1);
-	gfs_err("inode %llu offset %llu LBA %llu: PI %s check failed (expected 0x%llx, found "
-		"0x%llx)",
-		(unsigned long long)gi->ino,
-		(unsigned long long)(pos + (uint64_t)err->block * gfs->lba_size),
-		(unsigned long long)err->lba, pi_tag_name(err->tag),
-		(unsigned long long)err->expected, (unsigned long long)err->found);
+/*
+ * A PI failure, counted: an error line when it is final; with again (the number of the read
+ * about to be made), a debug line (a read that then passes says so once, read_log_recovered).
+ */
+static void read_log_pi_error(struct gfs_inode *gi, uint64_t pos, const struct pi_error *err,
+			      unsigned again)
+{
+	char line[256];
+
+	atomic_fetch_add(&gi->gfs->ctr.pi_errors, 1);
+	read_describe_pi_error(gi, pos, err, line, sizeof(line));
+	if (again)
+		gfs_debug("%s; reading it again (read %u of %u)", line, again,
+			  gi->gfs->opts.pi_read_tries);
+	else
+		gfs_err("%s", line);
 }
 
 /*
@@ -128,7 +150,7 @@ static void read_verify_blocks(struct gfs_inode *gi, char *data, unsigned char *
 			fn(arg, done, nbytes - done, 0);
 			return;
 		}
-		read_log_pi_error(gi, pos + done, &err);
+		read_log_pi_error(gi, pos + done, &err, 0);
 		bad = gfs_round_down(done + err.block * gfs->lba_size, bs);
 		if (bad > done)
 			fn(arg, done, bad - done, 0);
@@ -144,34 +166,112 @@ static void read_finish_piece(void *arg, unsigned off, unsigned len, int error)
 	folio_finish_read_range(seg->folio, seg->off + off, len, error);
 }
 
-static void read_end_io(struct ns_request *rq)
+/*
+ * The request's blocks in one pass: 0 when every one passes, or -EIO with the first failure in
+ * *err (the device's, when it checked and failed the read).
+ */
+static int read_verify_request(struct read_ctx *ctx, struct pi_error *err)
 {
-	struct read_ctx *ctx = (struct read_ctx *)rq;
+	struct gfs *gfs = ctx->gi->gfs;
+	struct pi_io pio = gfs_data_pi_io(ctx->gi, ctx->lba);
+
+	if (ctx->rq.error) {
+		*err = ctx->rq.pi_error;
+		return ctx->rq.error;
+	}
+	if (!gfs->pi_on)
+		return 0;
+	return pi_verify(&gfs->pi, ctx->iov, (int)ctx->nr_segs, ctx->md,
+			 (uint32_t)(ctx->bytes / gfs->lba_size), &pio, err);
+}
+
+/*
+ * A request with a block that failed its PI check is read again, into the same locked folios,
+ * until it has been read pi_read_tries times: a block damaged on the way reads correctly
+ * again, one damaged on the medium does not. True when it was resubmitted.
+ */
+static bool read_again(struct read_ctx *ctx, const struct pi_error *err)
+{
+	struct gfs *gfs = ctx->gi->gfs;
+
+	if (err->tag == PI_TAG_NONE || ctx->reads >= gfs->opts.pi_read_tries)
+		return false;
+	read_log_pi_error(ctx->gi, ctx->pos, err, ctx->reads + 1);
+	if (ctx->reads == 1)
+		ctx->first_err = *err;
+	atomic_fetch_add(&gfs->ctr.pi_rereads, 1);
+	ctx->reads++;
+	return ns_submit(gfs->ns, &ctx->rq) == 0;
+}
+
+/* Every range of the request is finished: verified as a whole (error 0), or failed. */
+static void read_finish_all(struct read_ctx *ctx, int error)
+{
+	for (unsigned i = 0; i < ctx->nr_segs; i++) {
+		struct read_seg *seg = &ctx->segs[i];
+
+		folio_finish_read_range(seg->folio, seg->off, seg->len, error);
+		/* Our own reference: the read may have ended and the folio may be dropped. */
+		folio_put(seg->folio);
+	}
+}
+
+/* The request failed its last read: each fs block gets its own verdict, failures are errors. */
+static void read_finish_blocks(struct read_ctx *ctx)
+{
 	struct gfs_inode *gi = ctx->gi;
 	uint32_t lba_size = gi->gfs->lba_size, md_size = gi->gfs->md_size;
 	uint64_t done = 0;
 
-	if (rq->error) {
+	/* The folios of later segments are still locked by this read: gi stays valid. */
+	for (unsigned i = 0; i < ctx->nr_segs; i++) {
+		struct read_seg *seg = &ctx->segs[i];
+
+		read_verify_blocks(gi, (char *)folio_data(seg->folio) + seg->off,
+				   ctx->md + done / lba_size * md_size, seg->len,
+				   ctx->lba + done / lba_size, ctx->pos + done, read_finish_piece,
+				   seg);
+		done += seg->len;
+		folio_put(seg->folio);
+	}
+}
+
+/* One warning for a read that passed after a PI failure, naming the first failure. */
+static void read_log_recovered(struct read_ctx *ctx)
+{
+	char line[256];
+
+	atomic_fetch_add(&ctx->gi->gfs->ctr.pi_recovered, 1);
+	read_describe_pi_error(ctx->gi, ctx->pos, &ctx->first_err, line, sizeof(line));
+	gfs_warn("%s; read again, its %llu bytes passed on read %u", line,
+		 (unsigned long long)ctx->bytes, ctx->reads);
+}
+
+static void read_end_io(struct ns_request *rq)
+{
+	struct read_ctx *ctx = (struct read_ctx *)rq;
+	struct gfs_inode *gi = ctx->gi;
+	struct pi_error err = {0};
+	int ret = read_verify_request(ctx, &err);
+
+	if (ret == -EIO && read_again(ctx, &err))
+		return;
+	if (!ret) {
+		if (ctx->reads > 1)
+			read_log_recovered(ctx);
+		read_finish_all(ctx, 0);
+	} else if (rq->error && err.tag != PI_TAG_NONE) {
+		read_log_pi_error(gi, ctx->pos, &err, 0); /* the device's check failed */
+		read_finish_all(ctx, rq->error);
+	} else if (rq->error) {
 		atomic_fetch_add(&gi->gfs->ctr.read_errors, 1);
 		gfs_err("inode %llu offset %llu LBA %llu: read of %llu bytes failed: %s",
 			(unsigned long long)gi->ino, (unsigned long long)ctx->pos,
 			(unsigned long long)ctx->lba, (unsigned long long)ctx->bytes,
 			strerror(-rq->error));
-	}
-	/* The folios of later segments are still locked by this read: gi stays valid. */
-	for (unsigned i = 0; i < ctx->nr_segs; i++) {
-		struct read_seg *seg = &ctx->segs[i];
-
-		if (rq->error)
-			folio_finish_read_range(seg->folio, seg->off, seg->len, rq->error);
-		else
-			read_verify_blocks(gi, (char *)folio_data(seg->folio) + seg->off,
-					   ctx->md + done / lba_size * md_size, seg->len,
-					   ctx->lba + done / lba_size, ctx->pos + done,
-					   read_finish_piece, seg);
-		done += seg->len;
-		/* Our own reference: the read may have ended and the folio may be dropped. */
-		folio_put(seg->folio);
+		read_finish_all(ctx, rq->error);
+	} else {
+		read_finish_blocks(ctx);
 	}
 	free(ctx);
 }
@@ -219,6 +319,7 @@ static void read_batch_submit(struct read_batch *b)
 	ctx->rq.md = gfs->md_size ? ctx->md : NULL;
 	ctx->rq.pi = gfs_data_ns_pi(b->gi, ctx->lba);
 	ctx->rq.end_io = read_end_io;
+	ctx->reads = 1;
 	atomic_fetch_add(&gfs->ctr.ns_reads, 1);
 	ret = ns_submit(gfs->ns, &ctx->rq);
 	if (ret) {

@@ -35,6 +35,8 @@ struct dio_piece {
 	uint64_t fpos; /* file offset of the first byte of the bounce */
 	uint64_t lba;
 	uint32_t nlb;
+	unsigned reads;		     /* reads: times read so far (a PI failure reads it again) */
+	struct pi_error first_pe;    /* reads: the first PI failure, when read again */
 	struct iovec data;	     /* the bounce, as the namespace's data iovec */
 	const struct iovec *dev_iov; /* what the device reads or fills: &data, or iov in place */
 	int dev_iovcnt;
@@ -163,18 +165,50 @@ static int dio_piece_submit(struct dio_piece *piece, enum ns_op op, ns_end_io_fn
 	return ret;
 }
 
-static void dio_log_pi_error(struct dio *dio, uint64_t fpos, const struct pi_error *pe)
+/* A PI failure of a piece: inode, offset, LBA, tag, expected and found, as one log line. */
+static void dio_describe_pi_error(const struct dio_piece *piece, const struct pi_error *pe,
+				  char *out, size_t len)
 {
+	const struct dio *dio = piece->dio;
+
+	snprintf(out, len,
+		 "inode %llu offset %llu LBA %llu: direct read: PI %s check failed (expected "
+		 "0x%llx, found 0x%llx)",
+		 (unsigned long long)dio->gi->ino,
+		 (unsigned long long)(piece->fpos + (uint64_t)pe->block * dio->gi->gfs->lba_size),
+		 (unsigned long long)pe->lba, pi_tag_name(pe->tag),
+		 (unsigned long long)pe->expected, (unsigned long long)pe->found);
+}
+
+/*
+ * A piece's PI failure, counted: an error line when it is final, a debug line when the piece
+ * is read again (a read that then passes says so once, dio_log_recovered).
+ */
+static void dio_log_pi_error(struct dio_piece *piece, const struct pi_error *pe, bool again)
+{
+	struct dio *dio = piece->dio;
 	struct gfs *gfs = dio->gi->gfs;
+	char line[256];
 
 	atomic_fetch_add(&gfs->ctr.pi_errors, 1);
 	atomic_fetch_add(&dio->ctl->pi_errors, 1);
-	gfs_err("inode %llu offset %llu LBA %llu: direct read: PI %s check failed (expected "
-		"0x%llx, found 0x%llx)",
-		(unsigned long long)dio->gi->ino,
-		(unsigned long long)(fpos + (uint64_t)pe->block * gfs->lba_size),
-		(unsigned long long)pe->lba, pi_tag_name(pe->tag), (unsigned long long)pe->expected,
-		(unsigned long long)pe->found);
+	dio_describe_pi_error(piece, pe, line, sizeof(line));
+	if (again)
+		gfs_debug("%s; reading it again (read %u of %u)", line, piece->reads + 1,
+			  gfs->opts.pi_read_tries);
+	else
+		gfs_err("%s", line);
+}
+
+/* One warning for a piece that passed after a PI failure, naming the first failure. */
+static void dio_log_recovered(struct dio_piece *piece)
+{
+	struct gfs *gfs = piece->dio->gi->gfs;
+	char line[256];
+
+	atomic_fetch_add(&gfs->ctr.pi_recovered, 1);
+	dio_describe_pi_error(piece, &piece->first_pe, line, sizeof(line));
+	gfs_warn("%s; read again, its %u blocks passed on read %u", line, piece->nlb, piece->reads);
 }
 
 /*
@@ -287,9 +321,10 @@ void dio_help_run(struct dio_help *help)
 /*
  * Verify the piece's blocks and copy the verified bytes below read_end to the caller. A
  * partial last block (EOF inside an LBA) is verified whole and copied in part. A lent read's
- * blocks are already where the caller will find them: verified in place, not copied.
+ * blocks are already where the caller will find them: verified in place, not copied. -EIO is
+ * a PI failure, described in *out_pe.
  */
-static int dio_read_deliver(struct dio_piece *piece)
+static int dio_read_deliver(struct dio_piece *piece, struct pi_error *out_pe)
 {
 	struct dio *dio = piece->dio;
 	struct gfs *gfs = dio->gi->gfs;
@@ -335,31 +370,73 @@ static int dio_read_deliver(struct dio_piece *piece)
 			dio_iov_copy_to(piece->iov, cnt, blk.iov_base);
 	}
 	if (ret == -EIO)
-		dio_log_pi_error(dio, piece->fpos, &pe);
+		*out_pe = pe;
 	return ret;
+}
+
+/*
+ * Whether a piece that failed its PI check (on the device or in dio_read_deliver) is read
+ * again: until it has been read pi_read_tries times, unless the request has failed anyway. The
+ * same bounce takes the new read; nothing of the failed one has reached the caller but verified
+ * blocks, which the new read delivers again.
+ */
+static bool dio_read_may_retry(const struct dio_piece *piece)
+{
+	const struct dio *dio = piece->dio;
+
+	return piece->reads < dio->gi->gfs->opts.pi_read_tries && !atomic_load(&dio->error);
+}
+
+/* Read a piece again after a PI failure; on success its end_io runs once more. */
+static bool dio_read_again(struct dio_piece *piece)
+{
+	struct gfs *gfs = piece->dio->gi->gfs;
+
+	atomic_fetch_add(&gfs->ctr.pi_rereads, 1);
+	piece->reads++;
+	return ns_submit(gfs->ns, &piece->rq) == 0;
 }
 
 static void dio_read_end_io(struct ns_request *rq)
 {
 	struct dio_piece *piece = rq->private;
 	struct dio *dio = piece->dio;
+	struct pi_error pe = rq->pi_error;
+	bool pi_failed = false;
 	int ret = rq->error;
 
 	if (ret) {
-		if (rq->pi_error.tag != PI_TAG_NONE)
-			dio_log_pi_error(dio, piece->fpos, &rq->pi_error);
-		else
+		pi_failed = rq->pi_error.tag != PI_TAG_NONE;
+		if (!pi_failed)
 			gfs_err("inode %llu offset %llu LBA %llu: direct read of %u blocks failed: "
 				"%s",
 				(unsigned long long)dio->gi->ino, (unsigned long long)piece->fpos,
 				(unsigned long long)piece->lba, piece->nlb, strerror(-ret));
 	} else if (!atomic_load(&dio->error)) {
-		ret = dio_read_deliver(piece);
+		ret = dio_read_deliver(piece, &pe);
+		pi_failed = ret == -EIO;
+		if (!ret && piece->reads > 1)
+			dio_log_recovered(piece);
+	}
+	if (pi_failed) {
+		bool again = dio_read_may_retry(piece);
+
+		dio_log_pi_error(piece, &pe, again);
+		if (piece->reads == 1)
+			piece->first_pe = pe;
+		if (again && dio_read_again(piece))
+			return; /* the piece keeps its reference of the request */
 	}
 	if (ret)
 		dio_set_error(dio, ret);
 	dio_piece_free(piece);
 	dio_put(dio, true);
+}
+
+static int dio_read_submit(struct dio_piece *piece)
+{
+	piece->reads++;
+	return dio_piece_submit(piece, NS_OP_READ, dio_read_end_io);
 }
 
 static void dio_write_end_io(struct ns_request *rq)
@@ -387,7 +464,7 @@ static int dio_read_mapped(struct dio *dio, const struct meta_map *map, uint64_t
 
 		if (!piece)
 			return -ENOMEM;
-		ret = dio_piece_submit(piece, NS_OP_READ, dio_read_end_io);
+		ret = dio_read_submit(piece);
 		if (ret)
 			return ret;
 		pos += n;

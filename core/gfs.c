@@ -41,6 +41,8 @@ static void gfs_fill_defaults(struct gfs_opts *o, uint32_t block_size)
 		o->dirty_expire_ms = 5000;
 	if (!o->flusher_interval_ms)
 		o->flusher_interval_ms = 500;
+	if (!o->pi_read_tries)
+		o->pi_read_tries = GFS_DEFAULT_PI_READ_TRIES;
 }
 
 static int gfs_setup(struct gfs *gfs)
@@ -87,6 +89,12 @@ int gfs_mount(const char *path, const struct gfs_opts *opts, struct gfs **out)
 		return -ENOMEM;
 	if (opts)
 		gfs->opts = *opts;
+	if (gfs->opts.pi_read_tries > GFS_MAX_PI_READ_TRIES) {
+		gfs_err("%s: cannot read data that fails its PI check %u times: at most %u", path,
+			gfs->opts.pi_read_tries, GFS_MAX_PI_READ_TRIES);
+		ret = -EINVAL;
+		goto out_free;
+	}
 	mo.read_only = gfs->opts.read_only;
 	mo.strict = gfs->opts.strict;
 	mo.queue_depth = gfs->opts.queue_depth;
@@ -549,6 +557,8 @@ void gfs_get_stats(struct gfs *gfs, struct gfs_stats *out)
 	out->readahead_folios = atomic_load(&gfs->ctr.readahead_folios);
 	out->ns_reads = atomic_load(&gfs->ctr.ns_reads);
 	out->pi_errors = atomic_load(&gfs->ctr.pi_errors);
+	out->pi_rereads = atomic_load(&gfs->ctr.pi_rereads);
+	out->pi_recovered = atomic_load(&gfs->ctr.pi_recovered);
 	out->read_errors = atomic_load(&gfs->ctr.read_errors);
 	out->wb_ioends = atomic_load(&gfs->ctr.wb_ioends);
 	out->wb_bytes = atomic_load(&gfs->ctr.wb_bytes);

@@ -48,7 +48,16 @@ struct gfs_opts {
 	bool strict;	  /* file backend: check PI like a controller as well */
 	bool no_flusher;  /* tests: no periodic flusher (kicks still work) */
 	bool dio_fsblock; /* direct I/O alignment = fs block (dio_align=fsblock); for core/dio */
+	/*
+	 * Reads of data whose PI check fails, in all, before the read fails with EIO: a block
+	 * damaged on the way (a link, a DMA, a controller's buffer) reads correctly again, one
+	 * damaged on the medium does not. 0: GFS_DEFAULT_PI_READ_TRIES.
+	 */
+	unsigned pi_read_tries;
 };
+
+#define GFS_DEFAULT_PI_READ_TRIES 3
+#define GFS_MAX_PI_READ_TRIES	  9
 
 /* Mount the namespace at path (see meta_mount). opts may be NULL (defaults). */
 int gfs_mount(const char *path, const struct gfs_opts *opts, struct gfs **out);
@@ -166,7 +175,9 @@ struct gfs_stats {
 	uint64_t cache_hits, cache_misses;  /* folio lookups */
 	uint64_t readahead_folios;	    /* folios read ahead */
 	uint64_t ns_reads;		    /* namespace read requests of cached I/O */
-	uint64_t pi_errors;		    /* blocks that failed PI verification */
+	uint64_t pi_errors;		    /* blocks that failed PI verification, per read */
+	uint64_t pi_rereads;		    /* data reads made again after a PI failure */
+	uint64_t pi_recovered;		    /* of those, the reads whose every block then passed */
 	uint64_t read_errors;		    /* namespace read requests that failed */
 	uint64_t wb_ioends, wb_bytes;	    /* writeback: device writes and bytes */
 	uint64_t wb_errors;		    /* writeback device writes that failed */

@@ -29,7 +29,8 @@ struct dio_ctl;
 
 struct gfs_counters {
 	atomic_uint_fast64_t reads, writes, bytes_read, bytes_written;
-	atomic_uint_fast64_t readahead_folios, ns_reads, pi_errors, read_errors;
+	atomic_uint_fast64_t readahead_folios, ns_reads, pi_errors, pi_rereads, pi_recovered;
+	atomic_uint_fast64_t read_errors;
 	atomic_uint_fast64_t wb_ioends, wb_bytes, wb_errors;
 	atomic_uint_fast64_t dio_inval_skipped, dio_in_place, dio_reads_lent, dio_verify_shared;
 };

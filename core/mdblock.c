@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/bug.h"
+#include "core/log.h"
 
 /* Header field offsets (docs/FORMAT.md, "Metadata blocks"). */
 #define OFF_MAGIC    0
@@ -192,37 +193,58 @@ static void mdio_prep_request(const struct mdio *io, struct ns_request *rq, enum
 	};
 }
 
-int mdio_read_lbas(struct mdio *io, uint64_t slba, uint32_t nlb, void *buf, struct mdio_error *err)
+/* One read of nlb LBAs into buf and md, verified; err says where it failed. */
+static int mdio_read_once(struct mdio *io, uint64_t slba, uint32_t nlb, void *buf, void *md,
+			  struct mdio_error *err)
 {
 	struct iovec iov = {.iov_base = buf, .iov_len = (size_t)nlb * io->lba_size};
 	struct pi_io pio = mdio_pi_io(io, slba);
 	struct ns_request rq;
-	void *md = NULL;
 	int ret;
 
 	mdio_prep_request(io, &rq, NS_OP_READ, slba, nlb, &iov);
 	memset(err, 0, sizeof(*err));
 	err->lba = slba;
-	if (io->md_size) {
-		md = mdio_alloc((size_t)nlb * io->md_size);
-		if (!md)
-			return err->error = -ENOMEM;
-	}
 	rq.md = md;
 	ret = ns_submit_wait(io->ns, &rq);
 	if (ret) {
 		err->pi = rq.pi_error;
-		if (rq.pi_error.tag != PI_TAG_NONE)
-			err->lba = rq.pi_error.lba;
-		goto out;
-	}
-	if (io->pi_on) {
+	} else if (io->pi_on) {
 		ret = pi_verify(&io->pi, &iov, 1, md, nlb, &pio, &err->pi);
-		if (ret && err->pi.tag != PI_TAG_NONE)
-			err->lba = err->pi.lba;
 	}
-out:
-	err->error = ret;
+	if (ret && err->pi.tag != PI_TAG_NONE)
+		err->lba = err->pi.lba;
+	return err->error = ret;
+}
+
+int mdio_read_lbas(struct mdio *io, uint64_t slba, uint32_t nlb, void *buf, struct mdio_error *err)
+{
+	struct mdio_error first = {0};
+	unsigned reads = 1;
+	void *md = NULL;
+	char why[160];
+	int ret;
+
+	if (io->md_size) {
+		md = mdio_alloc((size_t)nlb * io->md_size);
+		if (!md) {
+			memset(err, 0, sizeof(*err));
+			err->lba = slba;
+			return err->error = -ENOMEM;
+		}
+	}
+	/* A PI failure is read again, as data reads are (gfs_opts.pi_read_tries). */
+	/* The caller reports a final failure; a read that passes after one says so here. */
+	while ((ret = mdio_read_once(io, slba, nlb, buf, md, err)) && err->pi.tag != PI_TAG_NONE &&
+	       reads < MDIO_READ_TRIES) {
+		if (reads++ == 1)
+			first = *err;
+	}
+	if (!ret && reads > 1) {
+		mdio_describe(&first, why, sizeof(why));
+		gfs_warn("%s: metadata read of LBA %llu+%u: %s; read again, it passed on read %u",
+			 ns_get_path(io->ns), (unsigned long long)slba, nlb, why, reads);
+	}
 	free(md);
 	return ret;
 }

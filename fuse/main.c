@@ -207,6 +207,7 @@ static int gfuse_mount_core(struct gfuse *gf)
 		.dirty_expire_ms = o->dirty_expire_ms,
 		.read_only = o->read_only,
 		.dio_fsblock = o->dio_fsblock,
+		.pi_read_tries = o->pi_read_tries,
 	};
 	int ret = gfs_mount(o->source, &go, &gf->gfs);
 

@@ -85,6 +85,8 @@ int gfuse_stats_text(struct gfuse *gf, char **out)
 	STAT(readahead_folios);
 	STAT(ns_reads);
 	STAT(pi_errors);
+	STAT(pi_rereads);
+	STAT(pi_recovered);
 	STAT(read_errors);
 	STAT(wb_ioends);
 	STAT(wb_bytes);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gfs.h"
 #include "tools/size.h"
 
 #define GFUSE_THREADS_MAX 256
@@ -112,6 +113,19 @@ static int opts_own_value(struct gfuse_opts *o, const char *name, const char *va
 		return opts_uint(name, val, 3600 * 1000, &o->dirty_expire_ms);
 	if (!strcmp(name, "threads"))
 		return opts_uint(name, val, GFUSE_THREADS_MAX, &o->threads);
+	if (!strcmp(name, "pi_retries")) {
+		unsigned n;
+
+		/* opts_uint refuses 0, which means "fail at the first PI failure" here. */
+		if (!strcmp(val, "0")) {
+			o->pi_read_tries = 1;
+			return 0;
+		}
+		if (opts_uint(name, val, GFS_MAX_PI_READ_TRIES - 1, &n))
+			return -EINVAL;
+		o->pi_read_tries = n + 1;
+		return 0;
+	}
 	if (!strcmp(name, "fsname"))
 		return opts_string(name, val, &o->fsname);
 	if (!strcmp(name, "subtype"))
@@ -276,6 +290,8 @@ void gfuse_opts_usage(void)
 	       "  dirty_expire_ms=N    write back dirty data older than this (5000)\n"
 	       "  dio_align=lba|fsblock  O_DIRECT alignment: the LBA size (default) or fs block\n"
 	       "  threads=N            request threads (default 16)\n"
+	       "  pi_retries=N         read data whose PI check fails up to N times more before\n"
+	       "                       EIO (0 - 8, default 2): damage on the way reads well again\n"
 	       "  pi_report=syslog|stderr  also send PI failure reports there (stderr stays open\n"
 	       "                       in the background for them)\n"
 	       "  syncfs               root only: mount as fuseblk (on a loop device over an "

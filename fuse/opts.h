@@ -44,7 +44,8 @@ struct gfuse_opts {
 	bool syncfs; /* fuseblk mount, so that the kernel forwards syncfs(2) (blkdev.c, loop.c) */
 	bool default_permissions; /* always on: the kernel checks permissions and sticky bits */
 	char *fsname, *subtype;
-	unsigned threads; /* max worker threads of the session loop */
+	unsigned threads;	/* max worker threads of the session loop */
+	unsigned pi_read_tries; /* pi_retries + 1; 0: the core's default */
 	enum gfuse_pi_report pi_report;
 
 	char *kernel_opts; /* comma list for libfuse (mount flags and FUSE options) */

@@ -28,6 +28,8 @@ refused "cache_size" "${IMG}" "${MNT}" -o cache_size=lots
 refused "dio_align=page" "${IMG}" "${MNT}" -o dio_align=page
 refused "pi_report=mail" "${IMG}" "${MNT}" -o pi_report=mail
 refused "threads" "${IMG}" "${MNT}" -o threads=0
+refused "pi_retries" "${IMG}" "${MNT}" -o pi_retries=9
+refused "pi_retries" "${IMG}" "${MNT}" -o pi_retries=-1
 refused "unknown option '--frobnicate'" "${IMG}" "${MNT}" --frobnicate
 refused "usage" "${IMG}"
 refused "unexpected argument" "${IMG}" "${MNT}" extra
@@ -39,11 +41,14 @@ refused "No such file" "${T}/missing" "${MNT}"
 # resets PATH, so the daemon is named in the source ("prog#source", as mount.fuse3 allows)
 # rather than found in /sbin as fuse.guardfs would be once installed.
 mount -t fuse "${GUARDFS}#${IMG}" "${MNT}" \
-	-o defaults,nofail,_netdev,x-systemd.automount,noatime,subtype=guardfs,cache_size=64M ||
+	-o defaults,nofail,_netdev,x-systemd.automount,noatime,subtype=guardfs,cache_size=64M,pi_retries=0 ||
 	fail "mount -t fuse (mount.fuse3)"
 fuse_is_mounted || fail "not mounted by mount(8)"
 echo data >"${MNT}/f"
-"${GUARDFS}" --stats "${MNT}" | grep -qE "^bytes_written [1-9]" || fail "--stats"
+"${GUARDFS}" --stats "${MNT}" >"${T}/stats" || fail "--stats"
+grep -qE "^bytes_written [1-9]" "${T}/stats" || fail "--stats: bytes_written"
+grep -qx "pi_rereads 0" "${T}/stats" && grep -qx "pi_recovered 0" "${T}/stats" ||
+	fail "--stats: the PI re-read counters"
 pid=$(pgrep -n -x guardfs)
 umount "${MNT}" || fail "umount"
 for _ in $(seq 100); do kill -0 "${pid}" 2>/dev/null || break; sleep 0.1; done
