@@ -10,7 +10,9 @@
  * skipped: nothing was written there, and nothing there is ever returned to a reader.
  *
  * Damage is reported per file as merged byte ranges [start, end) with the tag that failed, so
- * an admin knows what to restore: "/vm/disk.img (inode 12): bytes [4096, 8192): guard".
+ * an admin knows what to restore: "/vm/disk.img (inode 12): bytes [4096, 8192): guard". A block
+ * that failed a read and passed when read again (scrub.h) is not damage: it is reported on a
+ * "transient:" line of its own, since the path to the device did not deliver it intact.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -114,6 +116,31 @@ static size_t fsck_report_files(const struct fsck *c, struct fsck_damage *d, siz
 	return files;
 }
 
+/* A transient failure: where the block is, and what its failing reads found. */
+static void fsck_report_transient(const struct fsck *c, const struct scrub_bad *b)
+{
+	uint64_t per = c->sb.block_size / c->sb.pi.lba_size;
+	const struct fsck_extent *e;
+	const struct fsck_inode *fi;
+	char where[320], name[64];
+
+	if (b->owner >= OWNER_MD(MD_AREAS - 1)) {
+		snprintf(where, sizeof(where), "metadata (%s)",
+			 md_area_names[UINT64_MAX - b->owner]);
+	} else {
+		e = &c->exts[b->owner];
+		fi = fsck_find_inode(c, e->ino);
+		snprintf(where, sizeof(where), "%s (inode %" PRIu64 ") offset %" PRIu64,
+			 fi && fi->path ? fi->path
+			 : fi		? fsck_name(fi, name, sizeof(name))
+					: "unknown inode",
+			 e->ino, (e->fblk * per + (b->lba - e->dblk * per)) * c->sb.pi.lba_size);
+	}
+	printf("transient: %s: LBA %" PRIu64 ": %s check failed (expected 0x%" PRIx64
+	       ", found 0x%" PRIx64 ") on %u read(s), then passed\n",
+	       where, b->lba, fsck_tag_name(b->tag), b->expected, b->found, b->reads_failed);
+}
+
 static int fsck_report(const struct fsck *c, const struct scrub_result *res, size_t *files)
 {
 	uint64_t per = c->sb.block_size / c->sb.pi.lba_size, lba_size = c->sb.pi.lba_size;
@@ -127,6 +154,10 @@ static int fsck_report(const struct fsck *c, const struct scrub_result *res, siz
 		const struct fsck_extent *e;
 		uint64_t fl;
 
+		if (b->transient) {
+			fsck_report_transient(c, b);
+			continue;
+		}
 		if (b->owner >= OWNER_MD(MD_AREAS - 1)) {
 			printf("damage: metadata (%s): LBA %" PRIu64 ": %s\n",
 			       md_area_names[UINT64_MAX - b->owner], b->lba, fsck_tag_name(b->tag));
@@ -152,7 +183,7 @@ int fsck_scrub(struct fsck *c, bool *damaged)
 	struct progress prog;
 	uint64_t total = 0;
 	char done[32], rate[32];
-	size_t nr, files = 0;
+	size_t nr, nr_damaged, files = 0;
 	double t0;
 	int ret;
 
@@ -173,14 +204,19 @@ int fsck_scrub(struct fsck *c, bool *damaged)
 	if (ret)
 		return ret;
 	ret = fsck_report(c, &res, &files);
-	*damaged = res.nr_bad != 0;
+	nr_damaged = res.nr_bad - res.nr_transient;
+	*damaged = nr_damaged != 0;
 	printf("scrub: %s verified in %.1f s (%s/s): %s\n",
 	       size_format(res.bytes_read, done, sizeof(done)), progress_now() - t0,
 	       size_format((uint64_t)((double)res.bytes_read / (progress_now() - t0 + 1e-9)), rate,
 			   sizeof(rate)),
-	       res.nr_bad ? "damage found" : "no damage found");
-	if (res.nr_bad)
-		printf("scrub: %zu damaged block(s), %zu damaged file(s)\n", res.nr_bad, files);
+	       nr_damaged ? "damage found" : "no damage found");
+	if (nr_damaged)
+		printf("scrub: %zu damaged block(s), %zu damaged file(s)\n", nr_damaged, files);
+	if (res.nr_transient)
+		printf("scrub: %zu block(s) failed a read and passed the next: the data on the "
+		       "medium is intact, but the device or the path to it damaged it on the way\n",
+		       res.nr_transient);
 	free(res.bad);
 	return ret;
 }

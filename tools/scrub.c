@@ -60,6 +60,7 @@ struct scrub {
 	uint64_t bytes_done;
 	struct scrub_result *res;
 	size_t bad_cap;
+	void *reread_data, *reread_md; /* one block, for scrub_reread */
 };
 
 static int scrub_cmp_range(const void *a, const void *b)
@@ -154,6 +155,32 @@ static bool scrub_block_unwritten(struct scrub *s, struct scrub_slot *slot, uint
 	       scrub_is_zero((uint8_t *)slot->data + (size_t)idx * lba_size, lba_size);
 }
 
+/*
+ * Read a block that failed its PI check again, alone, until a read passes (the damage was on
+ * the way: transient) or it has failed SCRUB_READ_TRIES reads (damaged on the medium). The
+ * device is not asked to check, as for the scrub's own reads.
+ */
+static void scrub_reread(struct scrub *s, const struct scrub_range *range, struct scrub_bad *bad)
+{
+	struct iovec iov = {s->reread_data, s->fmt->pi.lba_size};
+	struct ns_pi_params p = {.ref_tag = bad->lba};
+	struct pi_io io = {.lba = bad->lba,
+			   .ref_tag = bad->lba,
+			   .app_tag = range->app_tag,
+			   .app_mask = 0xFFFF,
+			   .checks = s->checks};
+	struct pi_error err;
+
+	for (bad->reads_failed = 1; bad->reads_failed < SCRUB_READ_TRIES; bad->reads_failed++) {
+		if (!ns_read_sync(s->ns, bad->lba, 1, s->reread_data, s->reread_md, &p) &&
+		    !pi_verify(&s->pi, &iov, 1, s->reread_md, 1, &io, &err)) {
+			bad->transient = true;
+			s->res->nr_transient++;
+			return;
+		}
+	}
+}
+
 static int scrub_verify_seg(struct scrub *s, struct scrub_slot *slot, const struct scrub_seg *g)
 {
 	uint32_t lba_size = s->fmt->pi.lba_size, md_size = s->fmt->pi.md_size, done = 0;
@@ -192,6 +219,7 @@ static int scrub_verify_seg(struct scrub *s, struct scrub_slot *slot, const stru
 					 .tag = err.tag,
 					 .expected = err.expected,
 					 .found = err.found};
+		scrub_reread(s, g->range, &bad);
 		ret = scrub_add_bad(s, &bad);
 		if (ret)
 			return ret;
@@ -257,6 +285,9 @@ static int scrub_setup(struct scrub *s, struct ns *ns, const struct scrub_opts *
 	if (!opts->no_verify && s->fmt->pi.type != PI_TYPE_NONE && s->fmt->pi.md_size)
 		s->checks =
 			s->fmt->pi.type == PI_TYPE_3 ? PI_CHECK_GUARD | PI_CHECK_APP : PI_CHECK_ALL;
+	if (posix_memalign(&s->reread_data, 4096, s->fmt->pi.lba_size) ||
+	    (s->fmt->pi.md_size && posix_memalign(&s->reread_md, 64, s->fmt->pi.md_size)))
+		return -ENOMEM;
 	s->qd = opts->queue_depth ? opts->queue_depth : SCRUB_DEFAULT_QD;
 	s->nr_slots = s->qd + 1;
 	s->slots = calloc(s->nr_slots, sizeof(*s->slots));
@@ -282,6 +313,8 @@ static void scrub_teardown(struct scrub *s)
 		free(s->slots[i].md);
 	}
 	free(s->slots);
+	free(s->reread_data);
+	free(s->reread_md);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
 }

@@ -8,8 +8,10 @@
  * size), keeps several requests in flight with ns_submit, and verifies each range of each
  * completed request with pi_verify while the next ones are being read. The device is asked not
  * to check (PRCHK 0), so one bad block does not fail a whole request: every bad block is found
- * and reported with its tag, expected and found values. A read that fails outright reports each
- * of its blocks as unreadable (tag PI_TAG_NONE).
+ * and reported with its tag, expected and found values. A block that fails is read again, alone,
+ * up to SCRUB_READ_TRIES reads in all, as the daemon reads data again (pi_retries=): if one of
+ * those passes, the medium holds good data and the damage happened on the way (transient). A
+ * read that fails outright reports each of its blocks as unreadable (tag PI_TAG_NONE).
  *
  * With verify off it is the plain sequential read the benchmark compares against.
  */
@@ -32,12 +34,16 @@ struct scrub_range {
 	bool zero_unwritten; /* a block of all-zero data and metadata was never written: skip it */
 };
 
+#define SCRUB_READ_TRIES 3
+
 struct scrub_bad {
 	uint64_t owner;
 	uint64_t lba;
-	enum pi_tag tag; /* PI_TAG_NONE: the read itself failed */
-	uint64_t expected, found;
-	int error; /* the read's errno when tag is PI_TAG_NONE */
+	enum pi_tag tag;	  /* PI_TAG_NONE: the read itself failed */
+	uint64_t expected, found; /* of the first failure */
+	int error;		  /* the read's errno when tag is PI_TAG_NONE */
+	unsigned reads_failed;	  /* PI failures: reads of the block that failed */
+	bool transient;		  /* the read after them passed: not damaged on the medium */
 };
 
 struct scrub_opts {
@@ -53,7 +59,8 @@ struct scrub_result {
 	uint64_t blocks_zero; /* skipped as never written (zero_unwritten ranges) */
 	uint64_t requests;
 	struct scrub_bad *bad; /* in LBA order; free() */
-	size_t nr_bad;
+	size_t nr_bad;	       /* with the transient ones */
+	size_t nr_transient;
 };
 
 /* Sorts @ranges in place. 0, or -ENOMEM / -EINVAL; damage is not an error. */

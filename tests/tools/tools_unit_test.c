@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/ns.h"
+#include "core/ns_fault.h"
 #include "pi/pi.h"
 #include "tools/progress.h"
 #include "tools/scrub.h"
@@ -192,12 +193,66 @@ START_TEST(scrub_finds_every_damaged_block_and_wrong_owner)
 	ck_assert_uint_eq(res.bad[25].lba, bad2);
 	ck_assert_int_eq(res.bad[25].tag, PI_TAG_REF);
 	ck_assert_uint_eq(res.bad[25].owner, 2);
+	/* Damage on the medium fails every read of the block. */
+	ck_assert_uint_eq(res.nr_transient, 0);
+	for (int i = 0; i <= 25; i++) {
+		ck_assert(!res.bad[i].transient);
+		ck_assert_uint_eq(res.bad[i].reads_failed, SCRUB_READ_TRIES);
+	}
 	free(res.bad);
 	/* With verification off it only reads: the baseline. */
 	o.no_verify = true;
 	ck_assert_int_eq(scrub_ranges(ns, r, 3, &o, &res), 0);
 	ck_assert_uint_eq(res.nr_bad, 0);
 	ck_assert_uint_eq(res.bytes_read, 3072ull * NS_LBA);
+	ns_close(ns);
+	unlink(path);
+}
+END_TEST
+
+/*
+ * A block that fails on one read only (a flip on the way) passes when read again: reported as
+ * transient, after one failed read. Flipped on every read, it is damage after SCRUB_READ_TRIES.
+ */
+START_TEST(scrub_reads_a_failing_block_again)
+{
+	const uint64_t bad = 64 + seed % 3000;
+	/* The range starts at the bad block, so that block 0 of every read of it is the bad one. */
+	struct scrub_range r = {.lba = bad, .nlb = 64, .app_tag = 0x1234, .owner = 7};
+	struct scrub_opts o = {.request_bytes = 256 * 1024, .queue_depth = 4};
+	struct ns_fault f = {.kind = NS_FAULT_BIT_FLIP,
+			     .ops = NS_FAULT_OP(NS_OP_READ),
+			     .lba_first = bad,
+			     .lba_last = bad,
+			     .nth = 1,
+			     .field = PI_FIELD_DATA,
+			     .block = 0};
+	struct scrub_result res;
+	char path[64];
+	struct ns *ns = make_ns(path, sizeof(path));
+
+	for (int every = 0; every <= 1; every++) {
+		int id;
+
+		f.every = every;
+		id = ns_fault_add(ns, &f);
+		ck_assert_int_ge(id, 0);
+		ck_assert_int_eq(scrub_ranges(ns, &r, 1, &o, &res), 0);
+		ck_assert_uint_eq(ns_fault_fired(ns, id), every ? SCRUB_READ_TRIES : 1);
+		ck_assert_uint_eq(res.nr_bad, 1);
+		ck_assert_uint_eq(res.nr_transient, every ? 0 : 1);
+		ck_assert_uint_eq(res.bad[0].lba, bad);
+		ck_assert_uint_eq(res.bad[0].owner, 7);
+		ck_assert_int_eq(res.bad[0].tag, PI_TAG_GUARD);
+		ck_assert_int_eq(res.bad[0].transient, !every);
+		ck_assert_uint_eq(res.bad[0].reads_failed, every ? SCRUB_READ_TRIES : 1);
+		free(res.bad);
+		ns_fault_clear(ns);
+	}
+	/* Undamaged: nothing to report. */
+	ck_assert_int_eq(scrub_ranges(ns, &r, 1, &o, &res), 0);
+	ck_assert_uint_eq(res.nr_bad, 0);
+	free(res.bad);
 	ns_close(ns);
 	unlink(path);
 }
@@ -218,6 +273,7 @@ int main(void)
 	tcase_add_test(tc, size_format_picks_binary_units);
 	tcase_add_test(tc, progress_prints_plain_lines_only_after_the_interval);
 	tcase_add_test(tc, scrub_finds_every_damaged_block_and_wrong_owner);
+	tcase_add_test(tc, scrub_reads_a_failing_block_again);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
