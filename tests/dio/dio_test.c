@@ -77,6 +77,62 @@ START_TEST(misaligned_offsets_and_lengths_are_einval)
 }
 END_TEST
 
+static void never_called(void *arg, ssize_t result)
+{
+	ck_abort_msg("a refused request completed (%zd)", result);
+	(void)arg;
+}
+
+/* Refusals other than alignment: each its errno, nothing sent to the namespace, no log error. */
+START_TEST(bad_requests_are_refused_with_their_errno)
+{
+	const uint64_t max = (1ull << 63) - 1;
+	struct pi_format fmt = test_format_default();
+	struct gfs_opts o = io_opts_default();
+	struct ns_stats before, after;
+	struct iovec iov;
+	struct io_image img;
+	struct gfs *gfs;
+	struct gfs_file *f;
+	char *buf = calloc(1, 8192);
+	uint64_t ino;
+
+	gfs = io_mkfs_mount(&img, &fmt, 16 * MiB, 0);
+	ino = io_create(gfs, "f");
+	f = dio_open(gfs, ino, GFS_O_DIRECT);
+	iov = (struct iovec){buf, 4096};
+	test_log_capture();
+	before = io_ns_stats(gfs);
+	/* Past the largest file: EFBIG, as a write there could never be made. */
+	ck_assert_int_eq(gfs_write(f, buf, 8192, (max & ~4095ull) - 4096), -EFBIG);
+	ck_assert_int_eq(dio_submit_write(f, &iov, 1, max & ~4095ull, never_called, NULL), -EFBIG);
+	/* No buffers, or a negative count of them. */
+	ck_assert_int_eq(dio_submit_read(f, NULL, 1, 0, never_called, NULL), -EINVAL);
+	ck_assert_int_eq(dio_submit_read(f, &iov, -1, 0, never_called, NULL), -EINVAL);
+	ck_assert_int_eq(dio_submit_write(f, NULL, 1, 0, never_called, NULL), -EINVAL);
+	after = io_ns_stats(gfs);
+	ck_assert_uint_eq(after.reads, before.reads);
+	ck_assert_uint_eq(after.writes, before.writes);
+	ck_assert_uint_eq(file_size(gfs, ino), 0);
+	dio_assert_quiet(gfs);
+	gfs_release(f);
+	ck_assert_int_eq(gfs_unmount(gfs), 0);
+
+	/* A read-only mount: direct writes get EROFS, direct reads work. */
+	o.read_only = true;
+	gfs = io_mount(&img, &o);
+	f = dio_open(gfs, ino, GFS_O_DIRECT);
+	ck_assert_int_eq(gfs_write(f, buf, 4096, 0), -EROFS);
+	ck_assert_int_eq(dio_submit_write(f, &iov, 1, 0, never_called, NULL), -EROFS);
+	ck_assert_int_eq(gfs_read(f, buf, 4096, 0), 0); /* an empty file */
+	ck_assert_uint_eq(test_log_errors(), 0);
+	gfs_log_set_hook(NULL, NULL);
+	dio_assert_quiet(gfs);
+	dio_teardown(gfs, &img, f, NULL);
+	free(buf);
+}
+END_TEST
+
 START_TEST(lba_alignment_and_fsblock_option)
 {
 	struct pi_format fmt = dio_formats[0].fmt; /* 512+8, 4 KiB blocks */
@@ -962,6 +1018,7 @@ int main(void)
 	seed = test_seed("dio") | 1;
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, misaligned_offsets_and_lengths_are_einval);
+	tcase_add_test(tc, bad_requests_are_refused_with_their_errno);
 	tcase_add_test(tc, lba_alignment_and_fsblock_option);
 	tcase_add_loop_test(tc, round_trips_every_format_and_size, 0, (int)dio_nr_formats);
 	tcase_add_loop_test(tc, stable_writes_skip_the_bounce_where_they_can, 0,
