@@ -76,8 +76,11 @@ static void gfuse_init(void *userdata, struct fuse_conn_info *conn)
 		gfs_set_upper_drops_dio(gf->gfs, (unsigned)sysconf(_SC_PAGESIZE));
 }
 
-/* Log lines that name an inode get its path in front, when the kernel looked it up by name;
- * PI failure reports also go where pi_report= says when that is not the log's sink. */
+/*
+ * Log lines that name an inode get its path in front, when the kernel looked it up by name;
+ * PI failure reports (errors, and the warnings of reads that passed when read again) also go
+ * where pi_report= says when that is not the log's sink.
+ */
 static bool gfuse_log_filter(enum gfs_log_level level, const char *line, char *out, size_t len,
 			     void *arg)
 {
@@ -92,14 +95,14 @@ static bool gfuse_log_filter(enum gfs_log_level level, const char *line, char *o
 		snprintf(out, len, "%s (inode %llu) %s", path, ino, line + n);
 		rewritten = true;
 	}
-	if (strstr(line, "PI ") && strstr(line, "check failed")) {
+	if (level <= GFS_LOG_WARN && strstr(line, "PI ") && strstr(line, "check failed")) {
 		const char *l = rewritten ? out : line;
-		bool bg = !gf->opts->foreground;
+		bool bg = !gf->opts->foreground, err = level == GFS_LOG_ERR;
 
 		if (gf->opts->pi_report == GFUSE_PI_REPORT_SYSLOG && !bg)
-			syslog(LOG_ERR, "%s", l);
-		else if (gf->opts->pi_report == GFUSE_PI_REPORT_STDERR && bg)
-			fprintf(stderr, "guardfs: error: %s\n", l); /* kept open for this */
+			syslog(err ? LOG_ERR : LOG_WARNING, "%s", l);
+		else if (gf->opts->pi_report == GFUSE_PI_REPORT_STDERR && bg) /* kept open */
+			fprintf(stderr, "guardfs: %s: %s\n", err ? "error" : "warning", l);
 	}
 	return rewritten;
 }

@@ -4,7 +4,8 @@
 # after a remount: reading that block fails with EIO both buffered and O_DIRECT (alone, and
 # among overlapping direct reads, which the daemon answers from their completions), every other
 # block of the file reads back right, the daemon's log line names the file with offset, LBA and
-# expected/found values, and `fsck.guardfs --scrub` lists the file and the byte range.
+# expected/found values, each failing read was read again first (pi_rereads), and
+# `fsck.guardfs --scrub` lists the file and the byte range.
 # The block's LBA comes from the user.guardfs.map virtual xattr.
 BUILD=$1
 source "$(dirname "$0")/lib.sh"
@@ -66,6 +67,9 @@ expect_damage() {
 		"${T}/daemon.log" >/dev/null || fail "$1: no log line naming the file, offset and LBA"
 	[[ $(fuse_stat pi_errors) -gt 0 ]] ||
 		fail "$1: pi_errors counter did not move"
+	# Damage on the medium: every read failed was read again (pi_retries=2), none passed.
+	[[ $(fuse_stat pi_rereads) -ge 2 && $(fuse_stat pi_recovered) -eq 0 ]] ||
+		fail "$1: pi_rereads $(fuse_stat pi_rereads), pi_recovered $(fuse_stat pi_recovered)"
 	fuse_umount
 	local out rc=0
 	out=$("${FSCK}" -n --scrub "${IMG}" 2>&1) || rc=$?
