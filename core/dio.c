@@ -295,7 +295,7 @@ struct dio_waiter {
 	atomic_bool done;
 	bool sleeping; /* under lock: the waiter gave up polling */
 	ssize_t result;
-	struct dio_help help; /* a share of a lent read's verification, while polling */
+	struct dio_help help; /* a share of a read's verification (and copy), while polling */
 };
 
 static void dio_wake(void *arg, ssize_t result)
@@ -343,7 +343,7 @@ static int dio_submit(struct gfs_file *file, const struct iovec *iov, int iovcnt
 		return -ENOMEM;
 	dio->end = sync ? dio_wake : end;
 	dio->end_arg = sync ? sync : arg;
-	dio->help = sync && (flags & DIO_LEND) ? &sync->help : NULL;
+	dio->help = sync && !write ? &sync->help : NULL;
 	atomic_fetch_add(&ctl->requests, 1);
 	atomic_fetch_add(&ctl->inflight, 1);
 	atomic_fetch_add(write ? &gfs->ctr.writes : &gfs->ctr.reads, 1);

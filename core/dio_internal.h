@@ -74,12 +74,13 @@ struct dio_ctl {
 /* ---- a sync read's waiter helping to verify ---- */
 
 /*
- * A sync lent read's waiter polls on one CPU while the completion thread verifies the read's
- * blocks on another. For a large piece, the completion thread offers the second half of the
- * blocks to the waiter and verifies the first half itself (dio_read_deliver); whoever finds the
- * offer still open does it. The verification of a 1 MiB read, 12 - 50 us here, is then about
- * halved on a request's critical path. One offer at a time: a request's pieces are delivered
- * one after another on the namespace's completion thread.
+ * A sync read's waiter polls on one CPU while the completion thread verifies the read's blocks
+ * (and, unless the read is lent, copies them to the caller) on another. For a large piece, the
+ * completion thread offers the second half of the blocks to the waiter and does the first half
+ * itself (dio_verify_shared); whoever finds the offer still open does it. The verification of
+ * a 1 MiB read, 12 - 50 us here, is then about halved on a request's critical path. One offer
+ * at a time: a request's pieces are delivered one after another on the namespace's completion
+ * thread.
  *
  * state: NONE -> OFFERED (completion thread, after filling the offer) -> TAKEN (the waiter) ->
  * DONE (the waiter, after filling the answer) -> NONE (completion thread), or OFFERED -> NONE
@@ -87,13 +88,16 @@ struct dio_ctl {
  */
 enum { DIO_HELP_NONE, DIO_HELP_OFFERED, DIO_HELP_TAKEN, DIO_HELP_DONE };
 
-/* A run of a lent piece's blocks to verify in place: all pi_verify needs. */
+/* A run of a piece's blocks to verify, in place or into the caller's buffers. */
 struct dio_verify_run {
 	const struct pi_ctx *pi;
-	struct iovec blocks;
+	struct iovec blocks; /* in the bounce */
 	const void *md;
 	uint32_t nblocks;
+	uint32_t first; /* block of the piece the run starts at */
 	struct pi_io pio;
+	const struct iovec *dst; /* NULL: verify in place (lent); else copy verified blocks here */
+	int dst_cnt;
 };
 
 struct dio_help {
@@ -135,7 +139,7 @@ struct dio {
 	atomic_int error; /* first error of any piece */
 	dio_end_fn end;
 	void *end_arg;
-	struct dio_help *help; /* a sync lent read's waiter, who may verify a share; or NULL */
+	struct dio_help *help; /* a sync read's waiter, who may verify a share; or NULL */
 	struct dio *next;      /* completion queue */
 	int iovcnt;
 	struct iovec iov[]; /* the caller's buffers (reads: filled at piece completion) */

@@ -40,7 +40,8 @@ struct dio_piece {
 	struct iovec data;	     /* the bounce, as the namespace's data iovec */
 	const struct iovec *dev_iov; /* what the device reads or fills: &data, or iov in place */
 	int dev_iovcnt;
-	struct iovec iov[]; /* dio->iovcnt + 2: caller slices (and zero head/tail for writes) */
+	struct iovec iov[]; /* dio->iovcnt + 2: caller slices (and zero head/tail for writes);
+			       twice that for a read a waiter may help with */
 };
 
 /* ---- iovec helpers ---- */
@@ -101,8 +102,10 @@ static struct dio_piece *dio_piece_alloc(struct dio *dio, uint64_t fpos, uint64_
 					 uint64_t bytes)
 {
 	struct gfs *gfs = dio->gi->gfs;
-	struct dio_piece *piece =
-		malloc(sizeof(*piece) + (size_t)(dio->iovcnt + 2) * sizeof(struct iovec));
+	/* A waiter's share of a read gets its own slices of the caller's buffers
+	 * (dio_verify_shared). */
+	size_t nr_iov = (size_t)(dio->iovcnt + 2) * (dio->help ? 2 : 1);
+	struct dio_piece *piece = malloc(sizeof(*piece) + nr_iov * sizeof(struct iovec));
 
 	if (!piece)
 		return NULL;
@@ -240,58 +243,82 @@ static int dio_find_escape(struct dio_piece *piece, uint32_t nblocks, struct pi_
 /* Below this many blocks a piece is verified by one thread: a hand-over would cost more. */
 #define DIO_HELP_MIN_BLOCKS 64
 
-/* The n blocks of a lent piece from block first on, as a run to verify in place. */
-static struct dio_verify_run dio_lent_run(const struct dio_piece *piece, uint32_t first, uint32_t n)
+/*
+ * The n blocks of a piece from block first on, as a run: verified in place for a lent read, or
+ * verified and copied to the caller's bytes at uoff (where the piece begins in them) for any
+ * other; their slices go to dst, which has room for dio->iovcnt + 2.
+ */
+static int dio_piece_run(const struct dio_piece *piece, uint32_t first, uint32_t n, uint64_t uoff,
+			 struct iovec *dst, struct dio_verify_run *run)
 {
-	const struct gfs *gfs = piece->dio->gi->gfs;
+	const struct dio *dio = piece->dio;
+	const struct gfs *gfs = dio->gi->gfs;
+	int cnt = 0;
 
-	return (struct dio_verify_run){
+	if (!(dio->flags & DIO_LEND)) {
+		cnt = dio_iov_slice(dio->iov, dio->iovcnt, uoff + (size_t)first * gfs->lba_size,
+				    (size_t)n * gfs->lba_size, dst, dio->iovcnt + 2);
+		if (cnt < 0)
+			return cnt;
+	}
+	*run = (struct dio_verify_run){
 		.pi = &gfs->pi,
 		.blocks = {(char *)piece->b.data + (size_t)first * gfs->lba_size,
 			   (size_t)n * gfs->lba_size},
 		.md = piece->b.md ? (char *)piece->b.md + (size_t)first * gfs->md_size : NULL,
 		.nblocks = n,
-		.pio = gfs_data_pi_io(piece->dio->gi, piece->lba + first)};
+		.first = first,
+		.pio = gfs_data_pi_io(dio->gi, piece->lba + first),
+		.dst = cnt ? dst : NULL,
+		.dst_cnt = cnt};
+	return 0;
 }
 
+/* Verify a run (and copy it, dst); pe->block counts from the piece. */
 static int dio_verify_run(const struct dio_verify_run *run, struct pi_error *pe)
 {
-	return pi_verify(run->pi, &run->blocks, 1, run->md, run->nblocks, &run->pio, pe);
-}
-
-/* Verify n blocks of a lent piece from block first on; pe->block counts from the piece. */
-static int dio_verify_lent(struct dio_piece *piece, uint32_t first, uint32_t n, struct pi_error *pe)
-{
-	struct dio_verify_run run = dio_lent_run(piece, first, n);
-	int ret = dio_verify_run(&run, pe);
+	int ret = run->dst ? pi_verify_copy(run->pi, run->blocks.iov_base, run->md, run->dst,
+					    run->dst_cnt, run->nblocks, &run->pio, pe)
+			   : pi_verify(run->pi, &run->blocks, 1, run->md, run->nblocks, &run->pio,
+				       pe);
 
 	if (ret == -EIO)
-		pe->block += first;
+		pe->block += run->first;
 	return ret;
 }
 
 /*
- * Verify a lent piece's first n blocks in place: with a waiter to help (struct dio_help), it
- * verifies the second half while this thread verifies the first. The first failing block is
- * reported, as a single pass would.
+ * Verify a piece's first n blocks (and copy them to the caller unless lent): with a waiter to
+ * help (struct dio_help), it does the second half while this thread does the first. The first
+ * failing block is reported, as a single pass would. A copy stops at a failing block, so
+ * nothing of a failing block reaches the caller either way.
  */
-static int dio_verify_lent_shared(struct dio_piece *piece, uint32_t n, struct pi_error *pe)
+static int dio_verify_shared(struct dio_piece *piece, uint32_t n, uint64_t uoff,
+			     struct pi_error *pe)
 {
 	struct dio_help *help = piece->dio->help;
 	const struct gfs *gfs = piece->dio->gi->gfs;
+	struct iovec *second = piece->iov + piece->dio->iovcnt + 2;
+	struct dio_verify_run run;
 	uint32_t half = n / 2;
 	int ret, open = DIO_HELP_OFFERED;
 
-	if (!help || n < DIO_HELP_MIN_BLOCKS || !gfs->pi_on) /* nothing worth sharing */
-		return dio_verify_lent(piece, 0, n, pe);
+	if (!help || n < DIO_HELP_MIN_BLOCKS || !gfs->pi_on) { /* nothing worth sharing */
+		ret = dio_piece_run(piece, 0, n, uoff, piece->iov, &run);
+		return ret ? ret : dio_verify_run(&run, pe);
+	}
 	GFS_BUG_ON(atomic_load(&help->state) != DIO_HELP_NONE);
-	help->run = dio_lent_run(piece, half, n - half);
+	ret = dio_piece_run(piece, 0, half, uoff, piece->iov, &run);
+	if (!ret)
+		ret = dio_piece_run(piece, half, n - half, uoff, second, &help->run);
+	if (ret)
+		return ret;
 	atomic_store_explicit(&help->state, DIO_HELP_OFFERED, memory_order_release);
 
-	ret = dio_verify_lent(piece, 0, half, pe);
+	ret = dio_verify_run(&run, pe);
 	if (atomic_compare_exchange_strong(&help->state, &open, DIO_HELP_NONE)) {
 		/* Nobody took it: the waiter sleeps, or has not looked yet. */
-		return ret ? ret : dio_verify_lent(piece, half, n - half, pe);
+		return ret ? ret : dio_verify_run(&help->run, pe);
 	}
 	while (atomic_load_explicit(&help->state, memory_order_acquire) != DIO_HELP_DONE)
 		gfs_poll_pause(); /* the waiter is at it, on the other CPU */
@@ -300,10 +327,8 @@ static int dio_verify_lent_shared(struct dio_piece *piece, uint32_t n, struct pi
 				  memory_order_relaxed);
 	if (ret)
 		return ret;
-	if (help->ret == -EIO) {
+	if (help->ret == -EIO)
 		*pe = help->pe;
-		pe->block += half;
-	}
 	return help->ret;
 }
 
@@ -330,7 +355,6 @@ static int dio_read_deliver(struct dio_piece *piece, struct pi_error *out_pe)
 	struct gfs *gfs = dio->gi->gfs;
 	uint64_t bytes = gfs_min((uint64_t)piece->nlb * gfs->lba_size, dio->read_end - piece->fpos);
 	uint32_t nfull = (uint32_t)(bytes / gfs->lba_size), rem = bytes % gfs->lba_size;
-	struct pi_io pio = gfs_data_pi_io(dio->gi, piece->lba);
 	uint64_t uoff = piece->fpos - dio->pos;
 	struct pi_error pe = {0}, esc_pe;
 	int cnt, ret = 0, esc = dio_find_escape(piece, nfull + (rem ? 1 : 0), &esc_pe);
@@ -338,15 +362,8 @@ static int dio_read_deliver(struct dio_piece *piece, struct pi_error *out_pe)
 
 	if (esc >= 0)
 		nfull = (uint32_t)esc; /* verify and deliver what comes before it */
-	if (nfull && in_place) {
-		ret = dio_verify_lent_shared(piece, nfull, &pe);
-	} else if (nfull) {
-		cnt = dio_iov_slice(dio->iov, dio->iovcnt, uoff, (size_t)nfull * gfs->lba_size,
-				    piece->iov, dio->iovcnt + 2);
-		ret = cnt < 0 ? cnt
-			      : pi_verify_copy(&gfs->pi, piece->b.data, piece->b.md, piece->iov,
-					       cnt, nfull, &pio, &pe);
-	}
+	if (nfull)
+		ret = dio_verify_shared(piece, nfull, uoff, &pe);
 	if (!ret && esc >= 0) {
 		pe = esc_pe;
 		ret = -EIO;
@@ -355,8 +372,8 @@ static int dio_read_deliver(struct dio_piece *piece, struct pi_error *out_pe)
 		struct iovec blk = {(char *)piece->b.data + (size_t)nfull * gfs->lba_size,
 				    gfs->lba_size};
 		void *md = piece->b.md ? (char *)piece->b.md + (size_t)nfull * gfs->md_size : NULL;
+		struct pi_io pio = gfs_data_pi_io(dio->gi, piece->lba + nfull);
 
-		pio = gfs_data_pi_io(dio->gi, piece->lba + nfull);
 		ret = pi_verify(&gfs->pi, &blk, 1, md, 1, &pio, &pe);
 		if (ret == -EIO)
 			pe.block += nfull;

@@ -336,13 +336,15 @@ static void damage_block(struct gfs *gfs, uint64_t lba, enum ns_op op, int64_t b
 }
 
 /*
- * A lent 1 MiB read is verified in two halves when its waiter polls (dio_help): damage in
- * either half, or in both, fails every read at the first damaged block, as one pass over the
- * blocks would. Many reads, so that both the helped and the unhelped path run; how many the
- * waiter helped with depends on timing and is printed, not asserted. The fault hooks flip one
- * block per command, so a second damaged block is flipped on the medium by the write.
+ * A sync 1 MiB read is verified (and, unless lent, copied) in two halves when its waiter polls
+ * (dio_help): damage in either half, or in both, fails every read at the first damaged block,
+ * as one pass over the blocks would, and no byte of that block reaches the caller's buffer;
+ * the blocks before it do, verified. Many reads, lent and into a buffer by turns, so that both
+ * the helped and the unhelped path run; how many the waiter helped with depends on timing and
+ * is printed, not asserted. The fault hooks flip one block per command, so a second damaged
+ * block is flipped on the medium by the write.
  */
-START_TEST(lent_read_in_halves_fails_at_the_first_bad_block)
+START_TEST(sync_read_in_halves_fails_at_the_first_bad_block)
 {
 	static const struct {
 		int64_t on_read, on_medium; /* damaged blocks, -1: none */
@@ -355,7 +357,7 @@ START_TEST(lent_read_in_halves_fails_at_the_first_bad_block)
 	struct gfs *gfs;
 	struct gfs_file *f;
 	struct gfs_stats gs;
-	uint8_t *buf = malloc(MiB);
+	uint8_t *buf = malloc(MiB), *rbuf = malloc(MiB);
 	uint64_t ino, lba;
 	char want[128];
 
@@ -379,14 +381,22 @@ START_TEST(lent_read_in_halves_fails_at_the_first_bad_block)
 			 cases[c].first * bs, lba + cases[c].first);
 		for (unsigned r = 0; r < 100; r++) {
 			struct dio_lend lend = {.data = NULL};
+			const size_t good = cases[c].first * bs;
 
 			test_log_capture();
-			ck_assert_int_eq(dio_read_lend(f, MiB, 0, &lend), -EIO);
+			if (r % 2) {
+				memset(rbuf, CANARY, MiB);
+				ck_assert_int_eq(gfs_read(f, rbuf, MiB, 0), -EIO);
+				ck_assert(test_all_bytes(rbuf + good, bs, CANARY));
+				test_check_pattern(rbuf, good, 0, 3);
+			} else {
+				ck_assert_int_eq(dio_read_lend(f, MiB, 0, &lend), -EIO);
+				ck_assert_ptr_null(lend.data);
+			}
 			ck_assert_uint_eq(test_log_errors(), 1);
 			ck_assert_msg(strstr(test_log_last_error(), want),
 				      "case %zu, read %u: log line \"%s\" lacks \"%s\"", c, r,
 				      test_log_last_error(), want);
-			ck_assert_ptr_null(lend.data);
 		}
 		gfs_log_set_hook(NULL, NULL);
 		ns_fault_clear(gfs_ns(gfs));
@@ -399,13 +409,17 @@ START_TEST(lent_read_in_halves_fails_at_the_first_bad_block)
 		ck_assert_int_eq(dio_read_lend(f, MiB, 0, &lend), (ssize_t)MiB);
 		test_check_pattern(lend.data, MiB, 0, 3);
 		dio_lend_release(&lend);
+		memset(rbuf, CANARY, MiB);
+		ck_assert_int_eq(gfs_read(f, rbuf, MiB, 0), (ssize_t)MiB);
+		test_check_pattern(rbuf, MiB, 0, 3);
 	}
 	gfs_get_stats(gfs, &gs);
-	printf("lent 1 MiB reads whose waiter verified half: %" PRIu64 " of 520\n",
+	printf("sync 1 MiB reads whose waiter verified half: %" PRIu64 " of 540\n",
 	       gs.dio_verify_shared);
 	dio_assert_quiet(gfs);
 	dio_teardown(gfs, &img, f, NULL);
 	free(buf);
+	free(rbuf);
 }
 END_TEST
 
@@ -421,7 +435,7 @@ int main(void)
 	tcase_add_test(tc, io_error_on_any_piece_fails_the_request_once);
 	tcase_add_test(tc, failed_extending_write_changes_no_size);
 	tcase_add_test(tc, source_scribbled_during_write_never_fails_pi);
-	tcase_add_test(tc, lent_read_in_halves_fails_at_the_first_bad_block);
+	tcase_add_test(tc, sync_read_in_halves_fails_at_the_first_bad_block);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }
