@@ -615,7 +615,7 @@ int main(int argc, char **argv)
 		struct gfs_stats gs;
 
 		gfs_get_stats(cfg[0].gfs, &gs);
-		fprintf(stderr, "PI side: %llu lent pieces verified half by their waiter\n",
+		fprintf(stderr, "PI side: %llu sync read pieces verified half by their waiter\n",
 			(unsigned long long)gs.dio_verify_shared);
 	}
 	unlink(raw);

@@ -184,7 +184,7 @@ struct gfs_stats {
 	uint64_t dio_inval_skipped;	    /* direct writes the front end need not hear of */
 	uint64_t dio_in_place;		    /* direct write pieces sent from a stable buffer */
 	uint64_t dio_reads_lent;	    /* direct reads handed over in their bounce buffer */
-	uint64_t dio_verify_shared;	    /* lent read pieces whose waiter verified half */
+	uint64_t dio_verify_shared;	    /* sync read pieces whose waiter verified half */
 	uint64_t evictions, throttles, budget_waits;
 	uint64_t cache_bytes, cache_peak_bytes, dirty_bytes, cache_budget;
 };
