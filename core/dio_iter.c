@@ -8,7 +8,11 @@
  * without I/O; a mapped range is read into bounce slots and, at the piece's completion on the
  * namespace thread, verified block by block (pi_verify_copy), so a failing block is never
  * copied out; a block carrying the PI escape counts as failed, since guardfs never writes it on
- * data. Writes: the payload is copied into the slot with PI generated in the same pass
+ * data. A sync read's waiting thread may take the second half of a large piece
+ * (dio_verify_shared). A piece that fails its PI check is read again into the same slot, up to
+ * gfs_opts.pi_read_tries reads, before it fails the request (dio_read_end_io).
+ *
+ * Writes: the payload is copied into the slot with PI generated in the same pass
  * (pi_copy_generate), owner tag and LBA ref tag as the buffered path verifies them; for an
  * unwritten or new block the sub-block head and tail come from a zero block in the same copy,
  * so the whole fs block is defined, with PI, when it turns MAPPED. A write whose caller promised
@@ -253,9 +257,10 @@ static int dio_piece_run(const struct dio_piece *piece, uint32_t first, uint32_t
 {
 	const struct dio *dio = piece->dio;
 	const struct gfs *gfs = dio->gi->gfs;
+	bool lent = dio->flags & DIO_LEND;
 	int cnt = 0;
 
-	if (!(dio->flags & DIO_LEND)) {
+	if (!lent) {
 		cnt = dio_iov_slice(dio->iov, dio->iovcnt, uoff + (size_t)first * gfs->lba_size,
 				    (size_t)n * gfs->lba_size, dst, dio->iovcnt + 2);
 		if (cnt < 0)
@@ -269,7 +274,7 @@ static int dio_piece_run(const struct dio_piece *piece, uint32_t first, uint32_t
 		.nblocks = n,
 		.first = first,
 		.pio = gfs_data_pi_io(dio->gi, piece->lba + first),
-		.dst = cnt ? dst : NULL,
+		.dst = lent ? NULL : dst,
 		.dst_cnt = cnt};
 	return 0;
 }
@@ -298,7 +303,6 @@ static int dio_verify_shared(struct dio_piece *piece, uint32_t n, uint64_t uoff,
 {
 	struct dio_help *help = piece->dio->help;
 	const struct gfs *gfs = piece->dio->gi->gfs;
-	struct iovec *second = piece->iov + piece->dio->iovcnt + 2;
 	struct dio_verify_run run;
 	uint32_t half = n / 2;
 	int ret, open = DIO_HELP_OFFERED;
@@ -309,8 +313,9 @@ static int dio_verify_shared(struct dio_piece *piece, uint32_t n, uint64_t uoff,
 	}
 	GFS_BUG_ON(atomic_load(&help->state) != DIO_HELP_NONE);
 	ret = dio_piece_run(piece, 0, half, uoff, piece->iov, &run);
-	if (!ret)
-		ret = dio_piece_run(piece, half, n - half, uoff, second, &help->run);
+	if (!ret) /* the waiter's slices: the second half of the piece's iov (dio_piece_alloc) */
+		ret = dio_piece_run(piece, half, n - half, uoff,
+				    piece->iov + piece->dio->iovcnt + 2, &help->run);
 	if (ret)
 		return ret;
 	atomic_store_explicit(&help->state, DIO_HELP_OFFERED, memory_order_release);
