@@ -448,6 +448,12 @@ static void dio_read_end_io(struct ns_request *rq)
 			piece->first_pe = pe;
 		if (again && dio_read_again(piece))
 			return; /* the piece keeps its reference of the request */
+		if (again) {	/* not queued (ns_submit said why): this failure is the last */
+			char line[256];
+
+			dio_describe_pi_error(piece, &pe, line, sizeof(line));
+			gfs_err("%s", line);
+		}
 	}
 	if (ret)
 		dio_set_error(dio, ret);
