@@ -93,31 +93,22 @@ struct ns_pi_params gfs_data_ns_pi(struct gfs_inode *gi, uint64_t lba)
 static void read_describe_pi_error(struct gfs_inode *gi, uint64_t pos, const struct pi_error *err,
 				   char *out, size_t len)
 {
-	snprintf(out, len,
-		 "inode %llu offset %llu LBA %llu: PI %s check failed (expected 0x%llx, found "
-		 "0x%llx)",
-		 (unsigned long long)gi->ino,
+	char what[96];
+
+	pi_error_describe(err, what, sizeof(what));
+	snprintf(out, len, "inode %llu offset %llu LBA %llu: %s", (unsigned long long)gi->ino,
 		 (unsigned long long)(pos + (uint64_t)err->block * gi->gfs->lba_size),
-		 (unsigned long long)err->lba, pi_tag_name(err->tag),
-		 (unsigned long long)err->expected, (unsigned long long)err->found);
+		 (unsigned long long)err->lba, what);
 }
 
-/*
- * A PI failure, counted: an error line when it is final; with again (the number of the read
- * about to be made), a debug line (a read that then passes says so once, read_log_recovered).
- */
-static void read_log_pi_error(struct gfs_inode *gi, uint64_t pos, const struct pi_error *err,
-			      unsigned again)
+/* A final PI failure, counted: an error line. */
+static void read_log_pi_error(struct gfs_inode *gi, uint64_t pos, const struct pi_error *err)
 {
 	char line[256];
 
 	atomic_fetch_add(&gi->gfs->ctr.pi_errors, 1);
 	read_describe_pi_error(gi, pos, err, line, sizeof(line));
-	if (again)
-		gfs_debug("%s; reading it again (read %u of %u)", line, again,
-			  gi->gfs->opts.pi_read_tries);
-	else
-		gfs_err("%s", line);
+	gfs_err("%s", line);
 }
 
 /*
@@ -150,7 +141,7 @@ static void read_verify_blocks(struct gfs_inode *gi, char *data, unsigned char *
 			fn(arg, done, nbytes - done, 0);
 			return;
 		}
-		read_log_pi_error(gi, pos + done, &err, 0);
+		read_log_pi_error(gi, pos + done, &err);
 		bad = gfs_round_down(done + err.block * gfs->lba_size, bs);
 		if (bad > done)
 			fn(arg, done, bad - done, 0);
@@ -188,15 +179,20 @@ static int read_verify_request(struct read_ctx *ctx, struct pi_error *err)
 /*
  * A request with a block that failed its PI check is read again, into the same locked folios,
  * until it has been read pi_read_tries times: a block damaged on the way reads correctly
- * again, one damaged on the medium does not. True when it was resubmitted.
+ * again, one damaged on the medium does not. The failure is counted and a debug line says so
+ * (a read that then passes says so once, read_log_recovered). True when it was resubmitted.
  */
 static bool read_again(struct read_ctx *ctx, const struct pi_error *err)
 {
 	struct gfs *gfs = ctx->gi->gfs;
+	char line[256];
 
 	if (err->tag == PI_TAG_NONE || ctx->reads >= gfs->opts.pi_read_tries)
 		return false;
-	read_log_pi_error(ctx->gi, ctx->pos, err, ctx->reads + 1);
+	atomic_fetch_add(&gfs->ctr.pi_errors, 1);
+	read_describe_pi_error(ctx->gi, ctx->pos, err, line, sizeof(line));
+	gfs_debug("%s; reading it again (read %u of %u)", line, ctx->reads + 1,
+		  gfs->opts.pi_read_tries);
 	if (ctx->reads == 1)
 		ctx->first_err = *err;
 	atomic_fetch_add(&gfs->ctr.pi_rereads, 1);
@@ -261,7 +257,7 @@ static void read_end_io(struct ns_request *rq)
 			read_log_recovered(ctx);
 		read_finish_all(ctx, 0);
 	} else if (rq->error && err.tag != PI_TAG_NONE) {
-		read_log_pi_error(gi, ctx->pos, &err, 0); /* the device's check failed */
+		read_log_pi_error(gi, ctx->pos, &err); /* the device's check failed */
 		read_finish_all(ctx, rq->error);
 	} else if (rq->error) {
 		atomic_fetch_add(&gi->gfs->ctr.read_errors, 1);

@@ -314,9 +314,9 @@ static void dio_wake(void *arg, ssize_t result)
  * iomap_dio_rw: lock, make the cache coherent, map and submit every piece, then drop the
  * submitter reference. flags: DIO_WRITE for a write, DIO_STABLE with it for a stable buffer.
  * A sync request passes its waiter instead of end and arg: it is woken by dio_wake, may help
- * verify a lent read, and the inode lock is still held on return 0 (the sync wrappers release
- * it after the callback ran). Otherwise the lock is dropped before the reference, and dio is
- * not touched again: its last piece may already have completed it.
+ * verify a read (struct dio_help), and the inode lock is still held on return 0 (the sync
+ * wrappers release it after the callback ran). Otherwise the lock is dropped before the
+ * reference, and dio is not touched again: its last piece may already have completed it.
  */
 static int dio_submit(struct gfs_file *file, const struct iovec *iov, int iovcnt, uint64_t off,
 		      unsigned flags, dio_end_fn end, void *arg, struct dio_waiter *sync)
@@ -391,7 +391,7 @@ int dio_submit_write_stable(struct gfs_file *file, const struct iovec *iov, int 
  * nap then poll for longer ones), so that the completion thread's callback needs no futex
  * wake-up; only one waiter of a mount polls at a time, so many FUSE workers never fill the CPUs
  * with polling while the completion thread waits for one. Between polls, the poller takes a
- * share of its lent read's verification when the completion thread offers one (struct
+ * share of its read's verification when the completion thread offers one (struct
  * dio_help), which it can only do before the request completes. done is read under the lock at
  * the end: dio_wake unlocks after its last touch of w, and w lives on our stack.
  */

@@ -106,8 +106,7 @@ static struct dio_piece *dio_piece_alloc(struct dio *dio, uint64_t fpos, uint64_
 					 uint64_t bytes)
 {
 	struct gfs *gfs = dio->gi->gfs;
-	/* A waiter's share of a read gets its own slices of the caller's buffers
-	 * (dio_verify_shared). */
+	/* A waiter's share of a read gets slices of its own (dio_verify_shared). */
 	size_t nr_iov = (size_t)(dio->iovcnt + 2) * (dio->help ? 2 : 1);
 	struct dio_piece *piece = malloc(sizeof(*piece) + nr_iov * sizeof(struct iovec));
 
@@ -177,34 +176,22 @@ static void dio_describe_pi_error(const struct dio_piece *piece, const struct pi
 				  char *out, size_t len)
 {
 	const struct dio *dio = piece->dio;
+	char what[96];
 
-	snprintf(out, len,
-		 "inode %llu offset %llu LBA %llu: direct read: PI %s check failed (expected "
-		 "0x%llx, found 0x%llx)",
+	pi_error_describe(pe, what, sizeof(what));
+	snprintf(out, len, "inode %llu offset %llu LBA %llu: direct read: %s",
 		 (unsigned long long)dio->gi->ino,
 		 (unsigned long long)(piece->fpos + (uint64_t)pe->block * dio->gi->gfs->lba_size),
-		 (unsigned long long)pe->lba, pi_tag_name(pe->tag),
-		 (unsigned long long)pe->expected, (unsigned long long)pe->found);
+		 (unsigned long long)pe->lba, what);
 }
 
-/*
- * A piece's PI failure, counted: an error line when it is final, a debug line when the piece
- * is read again (a read that then passes says so once, dio_log_recovered).
- */
-static void dio_log_pi_error(struct dio_piece *piece, const struct pi_error *pe, bool again)
+/* The piece's final PI failure: the request's error line. */
+static void dio_log_pi_error(struct dio_piece *piece, const struct pi_error *pe)
 {
-	struct dio *dio = piece->dio;
-	struct gfs *gfs = dio->gi->gfs;
 	char line[256];
 
-	atomic_fetch_add(&gfs->ctr.pi_errors, 1);
-	atomic_fetch_add(&dio->ctl->pi_errors, 1);
 	dio_describe_pi_error(piece, pe, line, sizeof(line));
-	if (again)
-		gfs_debug("%s; reading it again (read %u of %u)", line, piece->reads + 1,
-			  gfs->opts.pi_read_tries);
-	else
-		gfs_err("%s", line);
+	gfs_err("%s", line);
 }
 
 /* One warning for a piece that passed after a PI failure, naming the first failure. */
@@ -409,11 +396,18 @@ static bool dio_read_may_retry(const struct dio_piece *piece)
 	return piece->reads < dio->gi->gfs->opts.pi_read_tries && !atomic_load(&dio->error);
 }
 
-/* Read a piece again after a PI failure; on success its end_io runs once more. */
-static bool dio_read_again(struct dio_piece *piece)
+/*
+ * Read a piece again after the PI failure pe (a debug line says so); on success its end_io
+ * runs once more. False when the namespace refused it (ns_submit logged why).
+ */
+static bool dio_read_again(struct dio_piece *piece, const struct pi_error *pe)
 {
 	struct gfs *gfs = piece->dio->gi->gfs;
+	char line[256];
 
+	dio_describe_pi_error(piece, pe, line, sizeof(line));
+	gfs_debug("%s; reading it again (read %u of %u)", line, piece->reads + 1,
+		  gfs->opts.pi_read_tries);
 	atomic_fetch_add(&gfs->ctr.pi_rereads, 1);
 	piece->reads++;
 	return ns_submit(gfs->ns, &piece->rq) == 0;
@@ -441,19 +435,13 @@ static void dio_read_end_io(struct ns_request *rq)
 			dio_log_recovered(piece);
 	}
 	if (pi_failed) {
-		bool again = dio_read_may_retry(piece);
-
-		dio_log_pi_error(piece, &pe, again);
+		atomic_fetch_add(&dio->gi->gfs->ctr.pi_errors, 1);
+		atomic_fetch_add(&dio->ctl->pi_errors, 1);
 		if (piece->reads == 1)
 			piece->first_pe = pe;
-		if (again && dio_read_again(piece))
+		if (dio_read_may_retry(piece) && dio_read_again(piece, &pe))
 			return; /* the piece keeps its reference of the request */
-		if (again) {	/* not queued (ns_submit said why): this failure is the last */
-			char line[256];
-
-			dio_describe_pi_error(piece, &pe, line, sizeof(line));
-			gfs_err("%s", line);
-		}
+		dio_log_pi_error(piece, &pe);
 	}
 	if (ret)
 		dio_set_error(dio, ret);

@@ -42,7 +42,7 @@ static void gfs_fill_defaults(struct gfs_opts *o, uint32_t block_size)
 	if (!o->flusher_interval_ms)
 		o->flusher_interval_ms = 500;
 	if (!o->pi_read_tries)
-		o->pi_read_tries = GFS_DEFAULT_PI_READ_TRIES;
+		o->pi_read_tries = PI_READ_TRIES;
 }
 
 static int gfs_setup(struct gfs *gfs)

@@ -48,16 +48,11 @@ struct gfs_opts {
 	bool strict;	  /* file backend: check PI like a controller as well */
 	bool no_flusher;  /* tests: no periodic flusher (kicks still work) */
 	bool dio_fsblock; /* direct I/O alignment = fs block (dio_align=fsblock); for core/dio */
-	/*
-	 * Reads of data whose PI check fails, in all, before the read fails with EIO: a block
-	 * damaged on the way (a link, a DMA, a controller's buffer) reads correctly again, one
-	 * damaged on the medium does not. 0: GFS_DEFAULT_PI_READ_TRIES.
-	 */
+	/* Reads of data whose PI check fails, in all, before EIO. 0: PI_READ_TRIES (pi/pi.h). */
 	unsigned pi_read_tries;
 };
 
-#define GFS_DEFAULT_PI_READ_TRIES 3
-#define GFS_MAX_PI_READ_TRIES	  9
+#define GFS_MAX_PI_READ_TRIES 9
 
 /* Mount the namespace at path (see meta_mount). opts may be NULL (defaults). */
 int gfs_mount(const char *path, const struct gfs_opts *opts, struct gfs **out);

@@ -233,12 +233,17 @@ int mdio_read_lbas(struct mdio *io, uint64_t slba, uint32_t nlb, void *buf, stru
 			return err->error = -ENOMEM;
 		}
 	}
-	/* A PI failure is read again, as data reads are (gfs_opts.pi_read_tries). */
-	/* The caller reports a final failure; a read that passes after one says so here. */
-	while ((ret = mdio_read_once(io, slba, nlb, buf, md, err)) && err->pi.tag != PI_TAG_NONE &&
-	       reads < MDIO_READ_TRIES) {
-		if (reads++ == 1)
+	/*
+	 * A PI failure is read again, up to PI_READ_TRIES reads in all, as data is. The caller
+	 * reports a final failure; a read that passes after one says so here.
+	 */
+	for (;;) {
+		ret = mdio_read_once(io, slba, nlb, buf, md, err);
+		if (!ret || err->pi.tag == PI_TAG_NONE || reads == PI_READ_TRIES)
+			break;
+		if (reads == 1)
 			first = *err;
+		reads++;
 	}
 	if (!ret && reads > 1) {
 		mdio_describe(&first, why, sizeof(why));

@@ -123,9 +123,6 @@ struct mdio {
 	uint32_t lbas_per_block;
 };
 
-/* Reads of metadata whose PI check fails, in all, before mdio_read* fails. */
-#define MDIO_READ_TRIES 3
-
 /* Where a read failed. */
 struct mdio_error {
 	int error;	    /* negative errno of the read */

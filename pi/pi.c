@@ -10,6 +10,7 @@
  * written before every argument has been checked: a refused call leaves the buffers alone.
  */
 #include <errno.h>
+#include <stdio.h>
 
 #include "pi/pi_internal.h"
 
@@ -45,6 +46,13 @@ int pi_ctx_init(struct pi_ctx *ctx, const struct pi_format *fmt)
 	ctx->stride = fmt->lba_size + (fmt->layout == PI_MD_INTERLEAVED ? fmt->md_size : 0);
 	ctx->ref_mask = fmt->guard == PI_GUARD_64 ? (1ULL << 48) - 1 : (1ULL << 32) - 1;
 	return 0;
+}
+
+void pi_error_describe(const struct pi_error *err, char *out, size_t len)
+{
+	snprintf(out, len, "PI %s check failed (expected 0x%llx, found 0x%llx)",
+		 pi_tag_name(err->tag), (unsigned long long)err->expected,
+		 (unsigned long long)err->found);
 }
 
 const char *pi_tag_name(enum pi_tag tag)

@@ -158,6 +158,17 @@ int pi_inject_error(const struct pi_ctx *ctx, const struct iovec *iov, int iovcn
 /* "guard", "app", "ref" or "none". */
 const char *pi_tag_name(enum pi_tag tag);
 
+/* "PI guard check failed (expected 0x1c3f, found 0x8a01)": what a log line says of err. */
+void pi_error_describe(const struct pi_error *err, char *out, size_t len);
+
+/*
+ * Reads in all of a range whose PI check fails before its reader is told: a block damaged on
+ * the way (a link, a DMA transfer, a controller's buffer) reads correctly again, one damaged on
+ * the medium does not. guardfs's default for data (gfs_opts.pi_read_tries), its number for
+ * metadata (mdio) and for the scrub's verdict (transient or damaged).
+ */
+#define PI_READ_TRIES 3
+
 /*
  * CRCs. Each takes the value returned by a previous call (0 to start) so calls chain over
  * split buffers: crc(crc(0, a), b) == crc(0, a || b). Results are the standard check values

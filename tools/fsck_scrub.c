@@ -120,9 +120,10 @@ static size_t fsck_report_files(const struct fsck *c, struct fsck_damage *d, siz
 static void fsck_report_transient(const struct fsck *c, const struct scrub_bad *b)
 {
 	uint64_t per = c->sb.block_size / c->sb.pi.lba_size;
+	const struct pi_error pe = {.tag = b->tag, .expected = b->expected, .found = b->found};
 	const struct fsck_extent *e;
 	const struct fsck_inode *fi;
-	char where[320], name[64];
+	char where[320], name[64], what[96];
 
 	if (b->owner >= OWNER_MD(MD_AREAS - 1)) {
 		snprintf(where, sizeof(where), "metadata (%s)",
@@ -136,9 +137,9 @@ static void fsck_report_transient(const struct fsck *c, const struct scrub_bad *
 					: "unknown inode",
 			 e->ino, (e->fblk * per + (b->lba - e->dblk * per)) * c->sb.pi.lba_size);
 	}
-	printf("transient: %s: LBA %" PRIu64 ": %s check failed (expected 0x%" PRIx64
-	       ", found 0x%" PRIx64 ") on %u read(s), then passed\n",
-	       where, b->lba, fsck_tag_name(b->tag), b->expected, b->found, b->reads_failed);
+	pi_error_describe(&pe, what, sizeof(what));
+	printf("transient: %s: LBA %" PRIu64 ": %s on %u read(s), then passed\n", where, b->lba,
+	       what, b->reads_failed);
 }
 
 static int fsck_report(const struct fsck *c, const struct scrub_result *res, size_t *files)

@@ -157,7 +157,7 @@ static bool scrub_block_unwritten(struct scrub *s, struct scrub_slot *slot, uint
 
 /*
  * Read a block that failed its PI check again, alone, until a read passes (the damage was on
- * the way: transient) or it has failed SCRUB_READ_TRIES reads (damaged on the medium). The
+ * the way: transient) or it has failed PI_READ_TRIES reads (damaged on the medium). The
  * device is not asked to check, as for the scrub's own reads.
  */
 static void scrub_reread(struct scrub *s, const struct scrub_range *range, struct scrub_bad *bad)
@@ -171,7 +171,7 @@ static void scrub_reread(struct scrub *s, const struct scrub_range *range, struc
 			   .checks = s->checks};
 	struct pi_error err;
 
-	for (bad->reads_failed = 1; bad->reads_failed < SCRUB_READ_TRIES; bad->reads_failed++) {
+	for (bad->reads_failed = 1; bad->reads_failed < PI_READ_TRIES; bad->reads_failed++) {
 		if (!ns_read_sync(s->ns, bad->lba, 1, s->reread_data, s->reread_md, &p) &&
 		    !pi_verify(&s->pi, &iov, 1, s->reread_md, 1, &io, &err)) {
 			bad->transient = true;

@@ -9,7 +9,7 @@
  * completed request with pi_verify while the next ones are being read. The device is asked not
  * to check (PRCHK 0), so one bad block does not fail a whole request: every bad block is found
  * and reported with its tag, expected and found values. A block that fails is read again, alone,
- * up to SCRUB_READ_TRIES reads in all, as the daemon reads data again (pi_retries=): if one of
+ * up to PI_READ_TRIES reads in all, as the daemon reads data again (pi_retries=): if one of
  * those passes, the medium holds good data and the damage happened on the way (transient). A
  * read that fails outright reports each of its blocks as unreadable (tag PI_TAG_NONE).
  *
@@ -33,8 +33,6 @@ struct scrub_range {
 	uint64_t owner;	     /* caller's cookie, returned in struct scrub_bad */
 	bool zero_unwritten; /* a block of all-zero data and metadata was never written: skip it */
 };
-
-#define SCRUB_READ_TRIES 3
 
 struct scrub_bad {
 	uint64_t owner;

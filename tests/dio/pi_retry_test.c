@@ -188,8 +188,7 @@ START_TEST(damage_on_the_medium_fails_after_every_read)
 {
 	/* Buffered reads of the last region: the three before it stay uncached. */
 	const uint64_t offs[NR_PATHS] = {0, MiB, 3 * MiB};
-	const struct expect fails = {-EIO, GFS_DEFAULT_PI_READ_TRIES,	  1,
-				     0,	   GFS_DEFAULT_PI_READ_TRIES - 1, 0};
+	const struct expect fails = {-EIO, PI_READ_TRIES, 1, 0, PI_READ_TRIES - 1, 0};
 	struct fixture fx;
 
 	printf("strict: %d\n", _i);
@@ -259,9 +258,9 @@ START_TEST(metadata_read_again_after_a_pi_failure)
 		ck_assert_int_ge(id, 0);
 		test_log_capture();
 		ck_assert_int_eq(mdio_read_lbas(&io, 0, 1, buf, &err), every ? -EIO : 0);
-		ck_assert_uint_eq(ns_fault_fired(ns, id), every ? MDIO_READ_TRIES : 1);
-		ck_assert_uint_eq(test_log_errors(),
-				  0); /* a final failure is the caller's to tell */
+		ck_assert_uint_eq(ns_fault_fired(ns, id), every ? PI_READ_TRIES : 1);
+		/* A final failure is the caller's to tell. */
+		ck_assert_uint_eq(test_log_errors(), 0);
 		ck_assert_uint_eq(test_log_warnings(), every ? 0 : 1);
 		if (every) {
 			ck_assert_int_eq(err.pi.tag, PI_TAG_REF);

@@ -197,6 +197,13 @@ START_TEST(error_reports_expected_as_what_should_be_stored)
 	ck_assert_str_eq(pi_tag_name(PI_TAG_GUARD), "guard");
 	ck_assert_str_eq(pi_tag_name(PI_TAG_APP), "app");
 	ck_assert_str_eq(pi_tag_name(PI_TAG_NONE), "none");
+	{
+		struct pi_error e = {.tag = PI_TAG_APP, .expected = 0x1234, .found = 0x12b4};
+		char line[96];
+
+		pi_error_describe(&e, line, sizeof(line));
+		ck_assert_str_eq(line, "PI app check failed (expected 0x1234, found 0x12b4)");
+	}
 	run_free(&r);
 }
 END_TEST

@@ -154,7 +154,7 @@ START_TEST(a_block_that_passes_when_read_again_is_not_damage)
 	off = file_off(&c, ev.lba);
 	snprintf(want, sizeof(want),
 		 "transient: /vm.img (inode %" PRIu64 ") offset %" PRIu64 ": LBA %" PRIu64
-		 ": guard check failed (expected 0x",
+		 ": PI guard check failed (expected 0x",
 		 file_ino, off, ev.lba);
 	assert_has(out, want);
 	assert_has(out, "on 1 read(s), then passed\n");
@@ -166,7 +166,7 @@ START_TEST(a_block_that_passes_when_read_again_is_not_damage)
 	/*
 	 * On every read, at lba itself: block lba - slba of the scrub's read (its start, from the
 	 * event above), and block 0 (a block index past the end picks one at random: the only one)
-	 * of its reads of lba alone. Damage, after SCRUB_READ_TRIES reads.
+	 * of its reads of lba alone. Damage, after PI_READ_TRIES reads.
 	 */
 	ck_assert(scrub_with_flip(&c, lba, (int64_t)(lba - slba), true, out, sizeof(out), &ev));
 	ck_assert_uint_eq(ev.lba, lba);
@@ -181,8 +181,8 @@ START_TEST(a_block_that_passes_when_read_again_is_not_damage)
 	/* Once, at lba itself: transient again, at lba. */
 	ck_assert(!scrub_with_flip(&c, lba, (int64_t)(lba - slba), false, out, sizeof(out), &ev));
 	ck_assert_uint_eq(ev.lba, lba);
-	snprintf(want, sizeof(want), "offset %" PRIu64 ": LBA %" PRIu64 ": guard check failed", off,
-		 lba);
+	snprintf(want, sizeof(want), "offset %" PRIu64 ": LBA %" PRIu64 ": PI guard check failed",
+		 off, lba);
 	assert_has(out, want);
 	ck_assert_ptr_null(strstr(out, "damage:"));
 

@@ -197,7 +197,7 @@ START_TEST(scrub_finds_every_damaged_block_and_wrong_owner)
 	ck_assert_uint_eq(res.nr_transient, 0);
 	for (int i = 0; i <= 25; i++) {
 		ck_assert(!res.bad[i].transient);
-		ck_assert_uint_eq(res.bad[i].reads_failed, SCRUB_READ_TRIES);
+		ck_assert_uint_eq(res.bad[i].reads_failed, PI_READ_TRIES);
 	}
 	free(res.bad);
 	/* With verification off it only reads: the baseline. */
@@ -212,7 +212,7 @@ END_TEST
 
 /*
  * A block that fails on one read only (a flip on the way) passes when read again: reported as
- * transient, after one failed read. Flipped on every read, it is damage after SCRUB_READ_TRIES.
+ * transient, after one failed read. Flipped on every read, it is damage after PI_READ_TRIES.
  */
 START_TEST(scrub_reads_a_failing_block_again)
 {
@@ -238,14 +238,14 @@ START_TEST(scrub_reads_a_failing_block_again)
 		id = ns_fault_add(ns, &f);
 		ck_assert_int_ge(id, 0);
 		ck_assert_int_eq(scrub_ranges(ns, &r, 1, &o, &res), 0);
-		ck_assert_uint_eq(ns_fault_fired(ns, id), every ? SCRUB_READ_TRIES : 1);
+		ck_assert_uint_eq(ns_fault_fired(ns, id), every ? PI_READ_TRIES : 1);
 		ck_assert_uint_eq(res.nr_bad, 1);
 		ck_assert_uint_eq(res.nr_transient, every ? 0 : 1);
 		ck_assert_uint_eq(res.bad[0].lba, bad);
 		ck_assert_uint_eq(res.bad[0].owner, 7);
 		ck_assert_int_eq(res.bad[0].tag, PI_TAG_GUARD);
 		ck_assert_int_eq(res.bad[0].transient, !every);
-		ck_assert_uint_eq(res.bad[0].reads_failed, every ? SCRUB_READ_TRIES : 1);
+		ck_assert_uint_eq(res.bad[0].reads_failed, every ? PI_READ_TRIES : 1);
 		free(res.bad);
 		ns_fault_clear(ns);
 	}
